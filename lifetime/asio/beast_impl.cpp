@@ -1,0 +1,3 @@
+// SPDX-License-Identifier: MIT
+// The one translation unit that compiles Boost.Beast (BOOST_BEAST_SEPARATE_COMPILATION).
+#include <boost/beast/src.hpp>

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+// The shared state behind cancellation_source, cancellation_token and cancellation_registration.
+//
+// Invariants
+// - One allocation per source. A linked source's parent links live in the same allocation, after
+//   the state (a trailing array of `parent_link`).
+// - `word_` holds two bits: `cancelled_bit`, set once and never cleared, and `locked_bit`, a spin
+//   lock that guards `head_`, `registrations_`, `orphaned_` and `requester_`. Polling reads
+//   `word_` with one acquire load and never takes the lock.
+// - `reason_` is written under the lock before `cancelled_bit` is published with release, so a
+//   reader that saw the bit reads the final reason.
+// - Callbacks form an intrusive doubly linked list, newest at `head_`. A node is in the list if
+//   and only if it is `head_` or has a `prev_`.
+// - Lifetime: `refs_` counts handles (sources and tokens); `registrations_` counts registrations
+//   that still have to call remove_callback(). The state is freed by whoever brings the second of
+//   the two to zero: the last handle sets `orphaned_` if registrations remain, and the last
+//   registration frees an orphaned state. A registration therefore costs no reference count.
+// - `sources_` counts source handles; when it drops to zero a linked state unregisters from every
+//   parent before the source's handle reference is released.
+//
+// Lock order: a child's lock is never held while a parent's is taken, and no lock is held while a
+// callback runs.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <thread>
+
+#include <lifetime/cancellation_reason.hpp>
+
+namespace lifetime::detail {
+
+/// One registered callback. Owned by the registration; linked into the state while registered.
+struct callback_node {
+  using run_fn = void (*)(callback_node* self, cancellation_reason reason);
+
+  explicit callback_node(run_fn run) noexcept : run_(run) {}
+
+  run_fn run_;
+  callback_node* next_ = nullptr;
+  callback_node* prev_ = nullptr;
+  // Points at a flag on the cancelling thread's stack while the callback runs there; the
+  // registration's destructor sets it when called from inside its own callback.
+  bool* destroyed_ = nullptr;
+  // Set (release) after the callback returned; waited on by a destructor on another thread.
+  std::atomic<bool> done_{false};
+};
+
+class cancellation_state {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  /// A fresh state owned by one source handle.
+  static cancellation_state* create(clock::time_point deadline);
+
+  /// A state linked to `count` parents (any of which may be null), owned by one source handle.
+  /// If a parent is already cancelled the new state is cancelled with its reason.
+  static cancellation_state* create_linked(cancellation_state* const* parents, std::size_t count,
+                                           clock::time_point deadline);
+
+  bool is_cancellation_requested() const noexcept {
+    return (word_.load(std::memory_order_acquire) & cancelled_bit) != 0;
+  }
+  bool can_be_cancelled() const noexcept {
+    return is_cancellation_requested() || sources_.load(std::memory_order_acquire) != 0;
+  }
+  cancellation_reason reason() const noexcept {
+    if (!is_cancellation_requested()) return cancellation_reason::none;
+    return reason_.load(std::memory_order_relaxed);
+  }
+  clock::time_point deadline() const noexcept { return deadline_; }
+
+  /// Sets the cancelled bit and runs every callback, newest first, on this thread.
+  /// Returns false (and does nothing) if the state was already cancelled.
+  bool request_cancellation(cancellation_reason reason) noexcept;
+
+  /// Links `node` unless the state is already cancelled (then returns false and the caller runs
+  /// the callback inline).
+  bool try_add_callback(callback_node* node) noexcept;
+
+  /// Unlinks `node`, or waits for it to finish if it is running on another thread. May free the
+  /// state (when it was the last thing keeping it).
+  void remove_callback(callback_node* node) noexcept;
+
+  void add_token_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void release_token_ref() noexcept;
+  void add_source_ref() noexcept;
+  void release_source_ref() noexcept;
+
+  /// Number of registrations (including links of child sources) not yet removed. Takes the lock.
+  std::size_t registration_count() noexcept;
+
+ private:
+  struct parent_link : callback_node {
+    parent_link() noexcept : callback_node(&fire) {}
+    static void fire(callback_node* self, cancellation_reason reason);
+    cancellation_state* parent_ = nullptr;  // null when not registered
+    cancellation_state* child_ = nullptr;
+  };
+
+  static constexpr std::uint32_t cancelled_bit = 1;
+  static constexpr std::uint32_t locked_bit = 2;
+
+  cancellation_state(clock::time_point deadline, std::uint32_t link_count) noexcept;
+  ~cancellation_state() = default;
+
+  std::uint32_t lock() noexcept;
+  void unlock(std::uint32_t word) noexcept { word_.store(word, std::memory_order_release); }
+  void release_ref() noexcept;
+  void destroy() noexcept;
+  parent_link* links() noexcept { return reinterpret_cast<parent_link*>(this + 1); }
+
+  std::atomic<std::uint32_t> word_{0};
+  std::atomic<cancellation_reason> reason_{cancellation_reason::none};
+  std::atomic<std::uint32_t> refs_{1};
+  std::atomic<std::uint32_t> sources_{1};
+  std::uint32_t link_count_;
+  bool orphaned_ = false;
+  callback_node* head_ = nullptr;
+  std::size_t registrations_ = 0;
+  std::thread::id requester_{};
+  clock::time_point deadline_;
+};
+
+}  // namespace lifetime::detail

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: MIT
+#include <lifetime/detail/cancellation_state.hpp>
+
+#include <algorithm>
+#include <new>
+#include <utility>
+
+#include <lifetime/callback_exception_handler.hpp>
+
+namespace lifetime::detail {
+namespace {
+
+// Spin briefly with a CPU hint, then yield: the lock is only held for a few pointer updates.
+void backoff(unsigned& spins) noexcept {
+  if (++spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  } else {
+    std::this_thread::yield();
+  }
+}
+
+}  // namespace
+
+static_assert(alignof(cancellation_state) >= alignof(callback_node));
+static_assert(sizeof(cancellation_state) % alignof(callback_node) == 0);
+
+cancellation_state::cancellation_state(clock::time_point deadline,
+                                       std::uint32_t link_count) noexcept
+    : link_count_(link_count), deadline_(deadline) {}
+
+cancellation_state* cancellation_state::create(clock::time_point deadline) {
+  return create_linked(nullptr, 0, deadline);
+}
+
+cancellation_state* cancellation_state::create_linked(cancellation_state* const* parents,
+                                                      std::size_t count,
+                                                      clock::time_point deadline) {
+  for (std::size_t i = 0; i < count; ++i) {
+    if (parents[i] != nullptr) deadline = std::min(deadline, parents[i]->deadline());
+  }
+  void* memory = ::operator new(sizeof(cancellation_state) + count * sizeof(parent_link));
+  auto* state = new (memory) cancellation_state(deadline, static_cast<std::uint32_t>(count));
+  parent_link* links = state->links();
+  for (std::size_t i = 0; i < count; ++i) new (&links[i]) parent_link();
+  for (std::size_t i = 0; i < count; ++i) {
+    cancellation_state* parent = parents[i];
+    if (parent == nullptr) continue;
+    links[i].child_ = state;
+    if (parent->try_add_callback(&links[i])) {
+      links[i].parent_ = parent;
+    } else {
+      state->request_cancellation(parent->reason());
+    }
+  }
+  return state;
+}
+
+void cancellation_state::parent_link::fire(callback_node* self, cancellation_reason reason) {
+  static_cast<parent_link*>(self)->child_->request_cancellation(reason);
+}
+
+std::uint32_t cancellation_state::lock() noexcept {
+  std::uint32_t word = word_.load(std::memory_order_relaxed);
+  unsigned spins = 0;
+  for (;;) {
+    if ((word & locked_bit) == 0 &&
+        word_.compare_exchange_weak(word, word | locked_bit, std::memory_order_acquire,
+                                    std::memory_order_relaxed)) {
+      return word;
+    }
+    if ((word & locked_bit) != 0) {
+      backoff(spins);
+      word = word_.load(std::memory_order_relaxed);
+    }
+  }
+}
+
+bool cancellation_state::try_add_callback(callback_node* node) noexcept {
+  std::uint32_t word = word_.load(std::memory_order_acquire);
+  unsigned spins = 0;
+  for (;;) {
+    if ((word & cancelled_bit) != 0) return false;
+    if ((word & locked_bit) == 0 &&
+        word_.compare_exchange_weak(word, word | locked_bit, std::memory_order_acquire,
+                                    std::memory_order_acquire)) {
+      break;
+    }
+    if ((word & locked_bit) != 0) {
+      backoff(spins);
+      word = word_.load(std::memory_order_acquire);
+    }
+  }
+  node->prev_ = nullptr;
+  node->next_ = head_;
+  if (head_ != nullptr) head_->prev_ = node;
+  head_ = node;
+  ++registrations_;
+  unlock(word);
+  return true;
+}
+
+bool cancellation_state::request_cancellation(cancellation_reason reason) noexcept {
+  std::uint32_t word = word_.load(std::memory_order_acquire);
+  unsigned spins = 0;
+  for (;;) {
+    if ((word & cancelled_bit) != 0) return false;
+    if ((word & locked_bit) == 0 &&
+        word_.compare_exchange_weak(word, word | locked_bit, std::memory_order_acquire,
+                                    std::memory_order_acquire)) {
+      break;
+    }
+    if ((word & locked_bit) != 0) {
+      backoff(spins);
+      word = word_.load(std::memory_order_acquire);
+    }
+  }
+  reason_.store(reason, std::memory_order_relaxed);
+  requester_ = std::this_thread::get_id();
+  // Publish the cancellation to pollers while still holding the lock.
+  word_.store(cancelled_bit | locked_bit, std::memory_order_release);
+
+  if (head_ == nullptr) {
+    unlock(cancelled_bit);
+    return true;
+  }
+  // A callback may drop the last handle to this state (destroy the very source that is
+  // cancelling); keep the state alive until the loop is done.
+  add_token_ref();
+  while (head_ != nullptr) {
+    callback_node* node = head_;
+    head_ = node->next_;
+    if (head_ != nullptr) head_->prev_ = nullptr;
+    node->next_ = nullptr;
+    const bool last = head_ == nullptr;  // spare a lock round trip after the last callback
+    bool destroyed = false;
+    node->destroyed_ = &destroyed;
+    unlock(cancelled_bit);
+
+    node->run_(node, reason);  // registrations catch and report their own exceptions
+
+    if (!destroyed) {
+      node->destroyed_ = nullptr;
+      node->done_.store(true, std::memory_order_release);
+      node->done_.notify_all();
+    }
+    if (!last) {
+      lock();
+      if (head_ != nullptr) continue;
+      unlock(cancelled_bit);
+    }
+    break;
+  }
+  release_ref();
+  return true;
+}
+
+void cancellation_state::remove_callback(callback_node* node) noexcept {
+  const std::uint32_t word = lock();
+  const bool linked = node == head_ || node->prev_ != nullptr;
+  if (linked) {
+    if (node->prev_ != nullptr) {
+      node->prev_->next_ = node->next_;
+    } else {
+      head_ = node->next_;
+    }
+    if (node->next_ != nullptr) node->next_->prev_ = node->prev_;
+  }
+  --registrations_;
+  const bool free_state = orphaned_ && registrations_ == 0;
+  unlock(word);
+
+  if (!linked) {
+    // request_cancellation() took the node off the list: it has run, or it is running. The only
+    // write to requester_ happened before the node was unlinked, which happened before our lock.
+    if (requester_ == std::this_thread::get_id()) {
+      // On the cancelling thread: either inside this very callback (do not wait for ourselves),
+      // or after it returned.
+      if (node->destroyed_ != nullptr) *node->destroyed_ = true;
+    } else {
+      while (!node->done_.load(std::memory_order_acquire)) {
+        node->done_.wait(false, std::memory_order_acquire);
+      }
+    }
+  }
+  if (free_state) destroy();
+}
+
+std::size_t cancellation_state::registration_count() noexcept {
+  const std::uint32_t word = lock();
+  const std::size_t count = registrations_;
+  unlock(word);
+  return count;
+}
+
+void cancellation_state::add_source_ref() noexcept {
+  refs_.fetch_add(1, std::memory_order_relaxed);
+  sources_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void cancellation_state::release_source_ref() noexcept {
+  if (sources_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    // The last source: nothing but the parents could cancel this state any more. Unregister from
+    // them so that they keep nothing of ours.
+    parent_link* links = this->links();
+    for (std::uint32_t i = 0; i < link_count_; ++i) {
+      if (links[i].parent_ != nullptr) std::exchange(links[i].parent_, nullptr)->remove_callback(&links[i]);
+    }
+  }
+  release_ref();
+}
+
+void cancellation_state::release_token_ref() noexcept { release_ref(); }
+
+void cancellation_state::release_ref() noexcept {
+  if (refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  const std::uint32_t word = lock();
+  const bool free_state = registrations_ == 0;
+  if (!free_state) orphaned_ = true;
+  unlock(word);
+  if (free_state) destroy();
+}
+
+void cancellation_state::destroy() noexcept {
+  parent_link* links = this->links();
+  for (std::uint32_t i = 0; i < link_count_; ++i) links[i].~parent_link();
+  this->~cancellation_state();
+  ::operator delete(static_cast<void*>(this));
+}
+
+}  // namespace lifetime::detail
