@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+// The host: runs hosted services on Boost.Asio, handles signals, and stops in six time-boxed
+// phases.
+//
+// A daemon's main() is three lines:
+// @code
+//   lifetime::host::options opts("my-daemon");
+//   if (auto code = opts.parse(argc, argv)) return *code;
+//   lifetime::host::host h(opts.to_host_options());
+//   h.add_service<my_server>(h);
+//   return h.run();
+// @endcode
+//
+// @par Modes
+// - Owning, host(options): the host owns an io_context, `threads` I/O threads (run() makes the
+//   calling thread one of them), the signals (on a thread of their own, so that a wedged event
+//   loop still hears them), spdlog's default logger, and an exit enforcer: once the stop begins,
+//   the process exits with code 70 at the end of the budget plus 500 ms whatever user code does.
+// - Embedded, host(io, options): runs on the caller's io_context; no threads, no signals, no
+//   logger setup, no enforcer. start(on_exit) returns at once; link_parent() stops it with a
+//   parent; nested_host (nested_host.hpp) makes a host a service of another host.
+//
+// @par The stop
+// Begins when lifetime().stop_application() is called (by a signal, a parent token, a failed
+// background service, or anyone). One budget, options().shutdown_timeout, counts from there:
+//   1 stopping        services' stopping() (reverse order); systemd STOPPING=1; the named
+//                     on_stopping callbacks and delay_shutdown leases start their time boxes.
+//   2 drain delay     keep serving for drain_delay (skipped on a fast stop).
+//   3 stop accepting  stop_accepting_token() fires; in_flight() closes.
+//   4 drain           wait until in_flight() is empty and every lease and callback is done.
+//                     Leases and callbacks are boxed to end a short reserve before the budget
+//                     (min(budget/4, 1s)), so that phases 5 and 6 keep some time.
+//   5 cancel          in_flight_token() fires (application_stopping); wait briefly for in_flight().
+//   6 stop services   background run()s are awaited, then stop() and stopped() (reverse order);
+//                     lifetime().stopped() fires.
+// Each phase is logged with its duration, then one summary line. Anything still holding when its
+// box ends is named in the log with how long it held, and the exit code becomes 70.
+//
+// @par Signals (owning mode)
+// SIGTERM, SIGINT, SIGQUIT: the first begins a graceful stop; the second (any of the three) makes
+// it a fast stop (drain delay skipped, in_flight_token() fires now, leases no longer waited
+// for); the third flushes the log and exits at once with 128+signal. SIGHUP: request_reload().
+// SIGUSR2: logs state_dump().
+//
+// @par Thread safety
+// Construction, add_service(), link_parent() and run()/start() from one thread, before the run.
+// lifetime(), in_flight(), the token accessors, request_reload(), state_dump() and notifier() may
+// be called from any thread at any time.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <lifetime/application_lifetime.hpp>
+#include <lifetime/cancellation.hpp>
+#include <lifetime/gate.hpp>
+#include <lifetime/host/exit_code.hpp>
+#include <lifetime/host/host_options.hpp>
+#include <lifetime/host/hosted_service.hpp>
+
+namespace lifetime::host {
+
+namespace systemd {
+struct listen_fd;
+class notifier;
+}  // namespace systemd
+
+class host {
+ public:
+  /// Owning mode (see the header comment). Reads the systemd environment (NOTIFY_SOCKET,
+  /// WATCHDOG_USEC, LISTEN_FDS); configures logging if options.configure_logging.
+  /// @throws config_error if socket activation is inconsistent.
+  explicit host(host_options options = {});
+
+  /// Embedded mode on the caller's io_context, which must outlive the host.
+  host(boost::asio::io_context& io, host_options options);
+
+  host(const host&) = delete;
+  host& operator=(const host&) = delete;
+  /// Waits for nothing: in embedded mode destroy the host only after on_exit ran (or before
+  /// start()).
+  ~host();
+
+  lifetime::application_lifetime& lifetime() noexcept;
+  /// The io_context's executor (not the host's strand).
+  boost::asio::any_io_executor get_executor() noexcept;
+  const host_options& options() const noexcept;
+
+  /// Adds a service, started after those added before it. Before run()/start() only.
+  template <class Service, class... Args>
+  Service& add_service(Args&&... args) {
+    static_assert(std::is_base_of_v<hosted_service, Service>);
+    auto service = std::make_unique<Service>(std::forward<Args>(args)...);
+    Service& result = *service;
+    add_service(std::move(service));
+    return result;
+  }
+  hosted_service& add_service(std::unique_ptr<hosted_service> service);
+
+  /// Requests enter it; closed at phase 3, drained in phase 4.
+  lifetime::gate& in_flight() noexcept;
+  /// Fires at phase 3 (reason application_stopping): close listeners and idle connections.
+  lifetime::cancellation_token stop_accepting_token() const noexcept;
+  /// Fires at phase 5, or at once on a fast stop (reason application_stopping): cancel requests.
+  lifetime::cancellation_token in_flight_token() const noexcept;
+
+  /// When `parent` fires the host stops gracefully. Any number of parents; before run()/start().
+  void link_parent(lifetime::cancellation_token parent);
+  /// Nesting: stop when `parent` begins stopping, and hold it with a shutdown lease named after
+  /// this host until this host has fully stopped, so the parent reports stopped only after it.
+  void link_parent(lifetime::application_lifetime& parent);
+
+  /// Owning mode: starts, blocks until fully stopped, returns the exit code (exit_code.hpp).
+  int run();
+
+  /// Embedded mode (also used by run()): starts on the io_context and returns at once.
+  /// `on_exit(exit_code)` is posted to the io_context once, when the host has fully stopped.
+  void start(std::function<void(int)> on_exit);
+
+  /// What SIGHUP does: on the strand, if running: systemd RELOADING=1, reload_config(), every
+  /// service's reload(), READY=1. Safe from any thread; ignored unless running.
+  void request_reload();
+
+  /// What SIGUSR2 logs: lifetime state, shutdown phase, time left in the budget, in-flight count,
+  /// services, leases and callbacks with their holders and how long they have held.
+  std::string state_dump() const;
+
+  /// Socket-activated or fd-store listening sockets, read at construction; each taken once.
+  std::vector<systemd::listen_fd> take_listen_fds();
+  /// The sd_notify channel; silent without NOTIFY_SOCKET.
+  systemd::notifier& notifier() noexcept;
+
+  struct impl;
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace lifetime::host

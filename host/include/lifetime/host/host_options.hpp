@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: MIT
+// The settings of one host: shutdown budget, drain delay, threads, signals, logging.
+//
+// Fill it by hand, or from the command line, a config file and the environment with
+// `lifetime::host::options` (options.hpp), whose to_host_options() also wires `reload_config`.
+// A plain aggregate: copy it freely; not synchronised.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+namespace lifetime::host {
+
+struct host_options {
+  /// The whole stop, from stopping() to the exit, must fit in this budget (--shutdown-timeout).
+  std::chrono::milliseconds shutdown_timeout{30000};
+  /// Phase 2: keep serving this long after the stop begins (--drain-delay).
+  std::chrono::milliseconds drain_delay{0};
+  /// I/O threads when the host owns its io_context (the thread calling run() is one of them).
+  unsigned threads = 1;
+  /// Owning mode only: handle SIGTERM/SIGINT/SIGQUIT/SIGHUP/SIGUSR2. Embedded hosts never do.
+  bool handle_signals = true;
+  /// Owning mode only: configure spdlog's default logger (logging.hpp) with log_level.
+  bool configure_logging = true;
+  /// trace, debug, info, warn, error, critical, off (--log-level).
+  std::string log_level = "info";
+  /// The name in log lines and the systemd STATUS= text.
+  std::string name = "host";
+  /// Called on the host's strand when a reload is requested (SIGHUP), before the services'
+  /// reload(): re-reads the configuration. Throwing is logged and the old configuration stays;
+  /// the services are not reloaded. Empty: nothing to re-read.
+  std::function<void()> reload_config;
+};
+
+}  // namespace lifetime::host

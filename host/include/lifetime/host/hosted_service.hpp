@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+// A piece of an application that the host starts and stops: a server, a worker, a nested host.
+//
+// The host calls the hooks as C++20 coroutines on its own strand (one at a time: a hook never
+// runs concurrently with another hook of any service, nor with the host's sequencing), in this
+// order relative to everything else:
+//
+//   starting (every service, registration order)
+//   start    (every service, registration order; a background service's run() begins after it)
+//   started  (every service, registration order) → lifetime().started() fires, systemd READY=1
+//   ... running: reload() on SIGHUP ...
+//   phase 1  stopping (every started service, reverse order) — lifetime().stopping() has fired
+//   phases 2-5 drain delay, stop accepting, drain, cancel (see host.hpp)
+//   phase 6  stop (every started service, reverse order; a background service's run() is awaited
+//            first) → stopped (same order) → lifetime().stopped() fires
+//
+// Common rules for every hook:
+// - Thread: the host's strand. With one io thread that is the event loop itself, so a hook must
+//   not block its thread: await instead (a hook that blocks delays everything, and a hook still
+//   running when the shutdown budget ends is abandoned and the process exits with code 70).
+// - Exceptions: noted per hook. lifetime::operation_cancelled thrown because a token fired is
+//   never a failure.
+// - Only services whose start() completed get stopping/stop/stopped. Each hook runs at most once
+//   per host run (reload: once per SIGHUP).
+#pragma once
+
+#include <string_view>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <lifetime/cancellation.hpp>
+
+namespace lifetime::host {
+
+class hosted_service {
+ public:
+  virtual ~hosted_service() = default;
+
+  /// The name used in every log line about this service. Called from any thread; must be
+  /// constant for the service's life.
+  virtual std::string_view name() const noexcept = 0;
+
+  /// Before any service starts (registration order). `token` fires if the stop begins while
+  /// starting. Throwing aborts startup exactly like a throwing start().
+  virtual boost::asio::awaitable<void> starting(lifetime::cancellation_token token) {
+    (void)token;
+    co_return;
+  }
+
+  /// Starts the service: bind sockets, open files. `token` fires if the stop begins during
+  /// startup. Throwing is a startup failure: the error is logged with name(), systemd gets
+  /// ERRNO=, the services already started are stopped in reverse order and the host exits 1.
+  virtual boost::asio::awaitable<void> start(lifetime::cancellation_token token) {
+    (void)token;
+    co_return;
+  }
+
+  /// After every service has started, just before lifetime().started() fires. Throwing is logged
+  /// and stops the host with exit code 1.
+  virtual boost::asio::awaitable<void> started() { co_return; }
+
+  /// Phase 1 of the shutdown, reverse order: the stop has begun, lifetime().stopping() has fired.
+  /// Flip readiness, tell peers; keep serving (the drain delay follows). Throwing is logged;
+  /// the shutdown goes on.
+  virtual boost::asio::awaitable<void> stopping() { co_return; }
+
+  /// Phase 6, reverse order: release what start() acquired. In-flight work has drained or been
+  /// cancelled by now. `token` fires (deadline_exceeded) when the shutdown budget ends; a stop()
+  /// still running then is abandoned, named in the log, and the exit code is 70. Throwing is
+  /// logged; the other services are still stopped and the exit code is 1.
+  virtual boost::asio::awaitable<void> stop(lifetime::cancellation_token token) {
+    (void)token;
+    co_return;
+  }
+
+  /// After every service's stop(), reverse order, just before lifetime().stopped() fires.
+  /// Throwing is logged; the shutdown goes on.
+  virtual boost::asio::awaitable<void> stopped() { co_return; }
+
+  /// On SIGHUP or host::request_reload(), registration order, only while running. The
+  /// configuration has already been re-read (options.hpp). Throwing is logged; the host keeps
+  /// running with whatever state the service is in.
+  virtual boost::asio::awaitable<void> reload() { co_return; }
+};
+
+/// A service with a long-running body. run(token) starts right after this service's start() and
+/// runs concurrently with the rest of the host (on the host's io executor, not its strand).
+///
+/// - `token` is lifetime().stopping() linked with host::in_flight_token(): it fires when the stop
+///   begins (phase 1), with the stop's reason.
+/// - Returning normally is fine at any time: the host keeps running.
+/// - Throwing (anything but operation_cancelled after the token fired) stops the host: the error
+///   is logged with name() and the exit code becomes 1.
+/// - In phase 6 the host waits for run() to return before calling stop(), never past the budget.
+class background_service : public hosted_service {
+ public:
+  virtual boost::asio::awaitable<void> run(lifetime::cancellation_token token) = 0;
+};
+
+}  // namespace lifetime::host
