@@ -42,25 +42,29 @@ std::string_view to_string(shutdown_work_item::status_type status) noexcept {
   return "unknown";
 }
 
-application_lifetime::application_lifetime()
-    : work_(std::make_shared<detail::shutdown_work>()) {}
+application_lifetime::application_lifetime() : work_(std::make_shared<detail::shutdown_work>()) {}
 
 application_lifetime::~application_lifetime() = default;
 
 lifetime_state application_lifetime::state() const noexcept {
-  if (stopped_.is_cancellation_requested()) return lifetime_state::stopped;
-  if (stopping_.is_cancellation_requested()) return lifetime_state::stopping;
-  if (started_.is_cancellation_requested()) return lifetime_state::started;
+  if (stopped_.is_cancellation_requested())
+    return lifetime_state::stopped;
+  if (stopping_.is_cancellation_requested())
+    return lifetime_state::stopping;
+  if (started_.is_cancellation_requested())
+    return lifetime_state::started;
   return lifetime_state::starting;
 }
 
 bool application_lifetime::stop_application(cancellation_reason reason) noexcept {
-  if (reason == cancellation_reason::none) reason = cancellation_reason::application_stopping;
+  if (reason == cancellation_reason::none)
+    reason = cancellation_reason::application_stopping;
   return stopping_.cancel(reason);
 }
 
 bool application_lifetime::notify_started() noexcept {
-  if (stopping_.is_cancellation_requested()) return false;
+  if (stopping_.is_cancellation_requested())
+    return false;
   return started_.cancel(cancellation_reason::requested);
 }
 
@@ -98,7 +102,9 @@ void application_lifetime::on_shutdown_work_done(std::function<void()> notify) {
   work_->on_done(std::move(notify));
 }
 
-shutdown_work_report application_lifetime::shutdown_work() const { return work_->report(); }
+shutdown_work_report application_lifetime::shutdown_work() const {
+  return work_->report();
+}
 
 void shutdown_lease::release() noexcept {
   if (record_ != nullptr) {

@@ -19,7 +19,8 @@ std::string_view to_string(cancellation_reason reason) noexcept {
     case cancellation_reason::restart:
       return "restart";
     default:
-      return static_cast<std::uint16_t>(reason) >= static_cast<std::uint16_t>(cancellation_reason::user)
+      return static_cast<std::uint16_t>(reason) >=
+                     static_cast<std::uint16_t>(cancellation_reason::user)
                  ? "user"
                  : "unknown";
   }

@@ -38,15 +38,19 @@ cancellation_state* cancellation_state::create_linked(cancellation_state* const*
                                                       std::size_t count,
                                                       clock::time_point deadline) {
   for (std::size_t i = 0; i < count; ++i) {
-    if (parents[i] != nullptr) deadline = std::min(deadline, parents[i]->deadline());
+    if (parents[i] != nullptr)
+      deadline = std::min(deadline, parents[i]->deadline());
   }
   void* memory = ::operator new(sizeof(cancellation_state) + count * sizeof(parent_link));
   auto* state = new (memory) cancellation_state(deadline, static_cast<std::uint32_t>(count));
   parent_link* links = state->links();
-  for (std::size_t i = 0; i < count; ++i) new (&links[i]) parent_link();
+  for (std::size_t i = 0; i < count; ++i)
+    new (&links[i]) parent_link();
   for (std::size_t i = 0; i < count; ++i) {
     cancellation_state* parent = parents[i];
-    if (parent == nullptr) continue;
+    // Once cancelled (by an earlier parent), further links would never fire.
+    if (parent == nullptr || state->is_cancellation_requested())
+      continue;
     links[i].child_ = state;
     if (parent->try_add_callback(&links[i])) {
       links[i].parent_ = parent;
@@ -81,7 +85,8 @@ bool cancellation_state::try_add_callback(callback_node* node) noexcept {
   std::uint32_t word = word_.load(std::memory_order_acquire);
   unsigned spins = 0;
   for (;;) {
-    if ((word & cancelled_bit) != 0) return false;
+    if ((word & cancelled_bit) != 0)
+      return false;
     if ((word & locked_bit) == 0 &&
         word_.compare_exchange_weak(word, word | locked_bit, std::memory_order_acquire,
                                     std::memory_order_acquire)) {
@@ -94,7 +99,8 @@ bool cancellation_state::try_add_callback(callback_node* node) noexcept {
   }
   node->prev_ = nullptr;
   node->next_ = head_;
-  if (head_ != nullptr) head_->prev_ = node;
+  if (head_ != nullptr)
+    head_->prev_ = node;
   head_ = node;
   ++registrations_;
   unlock(word);
@@ -105,7 +111,8 @@ bool cancellation_state::request_cancellation(cancellation_reason reason) noexce
   std::uint32_t word = word_.load(std::memory_order_acquire);
   unsigned spins = 0;
   for (;;) {
-    if ((word & cancelled_bit) != 0) return false;
+    if ((word & cancelled_bit) != 0)
+      return false;
     if ((word & locked_bit) == 0 &&
         word_.compare_exchange_weak(word, word | locked_bit, std::memory_order_acquire,
                                     std::memory_order_acquire)) {
@@ -131,7 +138,8 @@ bool cancellation_state::request_cancellation(cancellation_reason reason) noexce
   while (head_ != nullptr) {
     callback_node* node = head_;
     head_ = node->next_;
-    if (head_ != nullptr) head_->prev_ = nullptr;
+    if (head_ != nullptr)
+      head_->prev_ = nullptr;
     node->next_ = nullptr;
     const bool last = head_ == nullptr;  // spare a lock round trip after the last callback
     bool destroyed = false;
@@ -140,14 +148,12 @@ bool cancellation_state::request_cancellation(cancellation_reason reason) noexce
 
     node->run_(node, reason);  // registrations catch and report their own exceptions
 
-    if (!destroyed) {
-      node->destroyed_ = nullptr;
-      node->done_.store(true, std::memory_order_release);
-      node->done_.notify_all();
-    }
+    if (!destroyed)
+      mark_done(node);
     if (!last) {
       lock();
-      if (head_ != nullptr) continue;
+      if (head_ != nullptr)
+        continue;
       unlock(cancelled_bit);
     }
     break;
@@ -157,7 +163,7 @@ bool cancellation_state::request_cancellation(cancellation_reason reason) noexce
 }
 
 void cancellation_state::remove_callback(callback_node* node) noexcept {
-  const std::uint32_t word = lock();
+  std::uint32_t word = lock();
   const bool linked = node == head_ || node->prev_ != nullptr;
   if (linked) {
     if (node->prev_ != nullptr) {
@@ -165,26 +171,49 @@ void cancellation_state::remove_callback(callback_node* node) noexcept {
     } else {
       head_ = node->next_;
     }
-    if (node->next_ != nullptr) node->next_->prev_ = node->prev_;
+    if (node->next_ != nullptr)
+      node->next_->prev_ = node->prev_;
+  } else if (requester_ != std::this_thread::get_id()) {
+    // request_cancellation() took the node off the list on another thread: the callback has run
+    // or is running there. Wait for it while still counted in registrations_, which keeps the
+    // state (and done_epoch_) alive.
+    unlock(word);
+    wait_until_done(node);
+    word = lock();
+  } else if (node->destroyed_ != nullptr) {
+    // On the cancelling thread, from inside this very callback: do not wait for ourselves, and
+    // tell request_cancellation() not to touch the node again. (Otherwise the callback already
+    // returned.) destroyed_ is only ever written and read by this thread.
+    *node->destroyed_ = true;
   }
   --registrations_;
   const bool free_state = orphaned_ && registrations_ == 0;
   unlock(word);
+  if (free_state)
+    destroy();
+}
 
-  if (!linked) {
-    // request_cancellation() took the node off the list: it has run, or it is running. The only
-    // write to requester_ happened before the node was unlinked, which happened before our lock.
-    if (requester_ == std::this_thread::get_id()) {
-      // On the cancelling thread: either inside this very callback (do not wait for ourselves),
-      // or after it returned.
-      if (node->destroyed_ != nullptr) *node->destroyed_ = true;
-    } else {
-      while (!node->done_.load(std::memory_order_acquire)) {
-        node->done_.wait(false, std::memory_order_acquire);
-      }
-    }
+void cancellation_state::mark_done(callback_node* node) noexcept {
+  node->destroyed_ = nullptr;
+  // Dekker-style handshake with wait_until_done(): either the waiter sees done_, or this thread
+  // sees the waiter and wakes it. Both sides use sequentially consistent operations.
+  node->done_.store(true, std::memory_order_seq_cst);
+  // From here on the node may be freed by its owner: touch only the state.
+  if (waiters_.load(std::memory_order_seq_cst) != 0) {
+    done_epoch_.fetch_add(1, std::memory_order_seq_cst);
+    done_epoch_.notify_all();
   }
-  if (free_state) destroy();
+}
+
+void cancellation_state::wait_until_done(const callback_node* node) noexcept {
+  waiters_.fetch_add(1, std::memory_order_seq_cst);
+  for (;;) {
+    const std::uint32_t epoch = done_epoch_.load(std::memory_order_seq_cst);
+    if (node->done_.load(std::memory_order_seq_cst))
+      break;
+    done_epoch_.wait(epoch, std::memory_order_seq_cst);
+  }
+  waiters_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 std::size_t cancellation_state::registration_count() noexcept {
@@ -205,26 +234,33 @@ void cancellation_state::release_source_ref() noexcept {
     // them so that they keep nothing of ours.
     parent_link* links = this->links();
     for (std::uint32_t i = 0; i < link_count_; ++i) {
-      if (links[i].parent_ != nullptr) std::exchange(links[i].parent_, nullptr)->remove_callback(&links[i]);
+      if (links[i].parent_ != nullptr)
+        std::exchange(links[i].parent_, nullptr)->remove_callback(&links[i]);
     }
   }
   release_ref();
 }
 
-void cancellation_state::release_token_ref() noexcept { release_ref(); }
+void cancellation_state::release_token_ref() noexcept {
+  release_ref();
+}
 
 void cancellation_state::release_ref() noexcept {
-  if (refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  if (refs_.fetch_sub(1, std::memory_order_acq_rel) != 1)
+    return;
   const std::uint32_t word = lock();
   const bool free_state = registrations_ == 0;
-  if (!free_state) orphaned_ = true;
+  if (!free_state)
+    orphaned_ = true;
   unlock(word);
-  if (free_state) destroy();
+  if (free_state)
+    destroy();
 }
 
 void cancellation_state::destroy() noexcept {
   parent_link* links = this->links();
-  for (std::uint32_t i = 0; i < link_count_; ++i) links[i].~parent_link();
+  for (std::uint32_t i = 0; i < link_count_; ++i)
+    links[i].~parent_link();
   this->~cancellation_state();
   ::operator delete(static_cast<void*>(this));
 }

@@ -7,8 +7,10 @@ namespace lifetime {
 
 bool gate::close() noexcept {
   const std::uint64_t before = value_.fetch_or(closed_bit, std::memory_order_acq_rel);
-  if ((before & closed_bit) != 0) return false;
-  if (before == 0) drained();
+  if ((before & closed_bit) != 0)
+    return false;
+  if (before == 0)
+    drained();
   return true;
 }
 
@@ -18,8 +20,9 @@ void gate::drained() noexcept {
     std::lock_guard lock(mutex_);
     drained_ = true;
     callbacks.swap(callbacks_);
+    // Notify under the lock: a waiter that wakes may destroy the gate as soon as it can lock.
+    drained_cv_.notify_all();
   }
-  drained_cv_.notify_all();
   for (auto& callback : callbacks) {
     try {
       callback();

@@ -11,7 +11,8 @@ namespace lifetime::detail {
 namespace {
 
 clock::time_point saturating_add(clock::time_point start, clock::duration d) noexcept {
-  if (d >= clock::time_point::max() - start) return clock::time_point::max();
+  if (d >= clock::time_point::max() - start)
+    return clock::time_point::max();
   return start + d;
 }
 
@@ -47,7 +48,8 @@ void shutdown_work::release(lease_record* record) noexcept {
   std::lock_guard lock(mutex_);
   if (record->released) {
     // Expired at the budget before it was taken: only the record remains to forget.
-    if (!begun_) leases_.remove_if([record](const lease_record& r) { return &r == record; });
+    if (!begun_)
+      leases_.remove_if([record](const lease_record& r) { return &r == record; });
     return;
   }
   if (!begun_) {
@@ -73,21 +75,22 @@ clock::time_point shutdown_work::callback_end(const callback_record& callback) c
   return std::min(saturating_add(callback.started_at, callback.max), budget_end_);
 }
 
-void shutdown_work::add_callback(std::string name,
-                                 std::function<void(cancellation_token)> callback,
+void shutdown_work::add_callback(std::string name, std::function<void(cancellation_token)> callback,
                                  clock::duration max) {
   std::lock_guard lock(mutex_);
   auto& record = callbacks_.emplace_back();
   record.name = std::move(name);
   record.callback = std::move(callback);
   record.max = max;
-  if (begun_ && !worker_active_ && !finished_) start_worker();
+  if (begun_ && !worker_active_ && !finished_)
+    start_worker();
   changed_.notify_all();
 }
 
 void shutdown_work::begin(clock::time_point budget_end) {
   std::lock_guard lock(mutex_);
-  if (begun_) return;
+  if (begun_)
+    return;
   begun_ = true;
   begun_at_ = clock::now();
   budget_end_ = budget_end;
@@ -100,7 +103,8 @@ void shutdown_work::start_worker() {
   const bool any_pending = std::any_of(callbacks_.begin(), callbacks_.end(), [](const auto& c) {
     return c.status == shutdown_work_item::status_type::pending;
   });
-  if (!any_pending) return;
+  if (!any_pending)
+    return;
   worker_active_ = true;
   const std::uint64_t generation = ++worker_generation_;
   std::thread([self = shared_from_this(), generation] { self->run_worker(generation); }).detach();
@@ -109,7 +113,8 @@ void shutdown_work::start_worker() {
 void shutdown_work::run_worker(std::uint64_t generation) {
   std::unique_lock lock(mutex_);
   for (;;) {
-    if (generation != worker_generation_ || finished_) return;
+    if (generation != worker_generation_ || finished_)
+      return;
     // Newest first.
     auto next = std::find_if(callbacks_.rbegin(), callbacks_.rend(), [](const auto& c) {
       return c.status == shutdown_work_item::status_type::pending;
@@ -154,10 +159,12 @@ void shutdown_work::run_worker(std::uint64_t generation) {
 bool shutdown_work::is_done() const noexcept {
   using status = shutdown_work_item::status_type;
   for (const auto& c : callbacks_) {
-    if (c.status == status::pending || c.status == status::running) return false;
+    if (c.status == status::pending || c.status == status::running)
+      return false;
   }
   for (const auto& l : leases_) {
-    if (!l.released && !l.overrun) return false;
+    if (!l.released && !l.overrun)
+      return false;
   }
   return true;
 }
@@ -172,7 +179,8 @@ void shutdown_work::supervise() {
       const clock::time_point now = clock::now();
       clock::time_point wake = budget_end_;
       for (auto& l : leases_) {
-        if (l.released || l.overrun) continue;
+        if (l.released || l.overrun)
+          continue;
         const clock::time_point end = lease_end(l);
         if (now >= end) {
           l.overrun = true;
@@ -189,7 +197,8 @@ void shutdown_work::supervise() {
           running_ = nullptr;
           worker_active_ = false;
           ++worker_generation_;  // the abandoned worker exits when (if) its callback returns
-          if (now < budget_end_) start_worker();
+          if (now < budget_end_)
+            start_worker();
         } else {
           wake = std::min(wake, end);
         }
@@ -204,12 +213,14 @@ void shutdown_work::supervise() {
       }
       if (!to_cancel.empty()) {
         lock.unlock();
-        for (auto& source : to_cancel) source.cancel(cancellation_reason::deadline_exceeded);
+        for (auto& source : to_cancel)
+          source.cancel(cancellation_reason::deadline_exceeded);
         to_cancel.clear();
         lock.lock();
         continue;
       }
-      if (is_done() || now >= budget_end_) break;
+      if (is_done() || now >= budget_end_)
+        break;
       changed_.wait_until(lock, wake);
     }
     finished_ = true;
@@ -229,11 +240,10 @@ void shutdown_work::supervise() {
 bool shutdown_work::wait(clock::time_point deadline) {
   std::unique_lock lock(mutex_);
   changed_.wait_until(lock, deadline, [this] { return finished_; });
-  return finished_ && is_done() && std::none_of(callbacks_.begin(), callbacks_.end(),
-                                                [](const auto& c) {
-                                                  return c.status ==
-                                                         shutdown_work_item::status_type::overrun;
-                                                }) &&
+  return finished_ && is_done() &&
+         std::none_of(
+             callbacks_.begin(), callbacks_.end(),
+             [](const auto& c) { return c.status == shutdown_work_item::status_type::overrun; }) &&
          std::none_of(leases_.begin(), leases_.end(), [](const auto& l) { return l.overrun; });
 }
 
@@ -268,7 +278,8 @@ shutdown_work_report shutdown_work::report() const {
     } else {
       item.held = now - start;
     }
-    if (item.status != status::finished && item.status != status::holding) result.done = false;
+    if (item.status != status::finished && item.status != status::holding)
+      result.done = false;
     result.items.push_back(std::move(item));
   }
   for (const auto& c : callbacks_) {
@@ -278,10 +289,12 @@ shutdown_work_report shutdown_work::report() const {
     } else if (c.status != status::pending) {
       item.held = c.ended_at - c.started_at;
     }
-    if (c.status == status::overrun) result.done = false;
+    if (c.status == status::overrun)
+      result.done = false;
     result.items.push_back(std::move(item));
   }
-  if (!finished_) result.done = false;
+  if (!finished_)
+    result.done = false;
   return result;
 }
 

@@ -72,7 +72,8 @@ struct asio_binding_state : std::enable_shared_from_this<asio_binding_state<Exec
     boost::asio::cancellation_type type;
     void operator()() const {
       boost::asio::post(executor, [state = state, type = type] {
-        if (auto s = state.lock()) s->signal.emit(type);
+        if (auto s = state.lock())
+          s->signal.emit(type);
       });
     }
   };
@@ -124,15 +125,15 @@ struct cancellation_bound_initiation {
     auto outer = boost::asio::get_associated_cancellation_slot(handler);
     if (outer.is_connected()) {
       outer.assign([weak = std::weak_ptr(state)](boost::asio::cancellation_type t) {
-        if (auto s = weak.lock()) s->signal.emit(t);
+        if (auto s = weak.lock())
+          s->signal.emit(t);
       });
     }
     state->registration.emplace(
         token, typename asio_binding_state<executor_type>::emit_later{state, executor, type});
-    std::move(initiation)(
-        cancellation_bound_handler<std::decay_t<Handler>, executor_type>(
-            std::forward<Handler>(handler), std::move(state)),
-        std::forward<Args>(args)...);
+    std::move(initiation)(cancellation_bound_handler<std::decay_t<Handler>, executor_type>(
+                              std::forward<Handler>(handler), std::move(state)),
+                          std::forward<Args>(args)...);
   }
 };
 
@@ -168,8 +169,9 @@ auto async_wait_cancelled(cancellation_token token, const Executor& executor,
   using timer_type = boost::asio::basic_waitable_timer<
       std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>, Executor>;
   return boost::asio::async_compose<CompletionToken, void(boost::system::error_code)>(
-      detail::wait_cancelled_op<timer_type>{std::move(token),
-              std::make_unique<timer_type>(executor, std::chrono::steady_clock::time_point::max())},
+      detail::wait_cancelled_op<timer_type>{
+          std::move(token),
+          std::make_unique<timer_type>(executor, std::chrono::steady_clock::time_point::max())},
       completion_token, executor);
 }
 
@@ -183,7 +185,8 @@ class scoped_deadline {
                   cancellation_reason reason = cancellation_reason::deadline_exceeded)
       : timer_(std::make_unique<boost::asio::steady_timer>(executor, when)) {
     timer_->async_wait([source = std::move(source), reason](boost::system::error_code ec) mutable {
-      if (!ec) source.cancel(reason);
+      if (!ec)
+        source.cancel(reason);
     });
   }
   scoped_deadline(scoped_deadline&&) noexcept = default;
@@ -219,7 +222,8 @@ template <class Rep, class Period>
 [[nodiscard]] inline scoped_deadline cancel_at_deadline(
     const boost::asio::any_io_executor& executor, cancellation_source source) {
   const auto when = source.deadline();
-  if (when == no_deadline) return {};
+  if (when == no_deadline)
+    return {};
   return scoped_deadline(executor, std::move(source), when);
 }
 

@@ -71,7 +71,8 @@ class cancellation_token {
   /// A token that is never cancelled. Allocates nothing.
   cancellation_token() noexcept = default;
   cancellation_token(const cancellation_token& other) noexcept : state_(other.state_) {
-    if (state_ != nullptr) state_->add_token_ref();
+    if (state_ != nullptr)
+      state_->add_token_ref();
   }
   cancellation_token(cancellation_token&& other) noexcept
       : state_(std::exchange(other.state_, nullptr)) {}
@@ -80,7 +81,8 @@ class cancellation_token {
     return *this;
   }
   ~cancellation_token() {
-    if (state_ != nullptr) state_->release_token_ref();
+    if (state_ != nullptr)
+      state_->release_token_ref();
   }
 
   /// True once the source was cancelled. One acquire load.
@@ -89,9 +91,7 @@ class cancellation_token {
   }
 
   /// False for a default token, and for one whose sources are all gone without cancelling.
-  bool can_be_cancelled() const noexcept {
-    return state_ != nullptr && state_->can_be_cancelled();
-  }
+  bool can_be_cancelled() const noexcept { return state_ != nullptr && state_->can_be_cancelled(); }
 
   /// Why it was cancelled; `cancellation_reason::none` while it is not.
   cancellation_reason reason() const noexcept {
@@ -107,7 +107,8 @@ class cancellation_token {
 
   /// @throws operation_cancelled carrying reason() if cancellation was requested.
   void throw_if_cancellation_requested() const {
-    if (is_cancellation_requested()) throw operation_cancelled(reason());
+    if (is_cancellation_requested())
+      throw operation_cancelled(reason());
   }
 
   /// Registers `callback` to run when the source is cancelled. If it already is, `callback` runs
@@ -156,7 +157,8 @@ class cancellation_source {
   }
 
   cancellation_source(const cancellation_source& other) noexcept : state_(other.state_) {
-    if (state_ != nullptr) state_->add_source_ref();
+    if (state_ != nullptr)
+      state_->add_source_ref();
   }
   cancellation_source(cancellation_source&& other) noexcept
       : state_(std::exchange(other.state_, nullptr)) {}
@@ -165,7 +167,8 @@ class cancellation_source {
     return *this;
   }
   ~cancellation_source() {
-    if (state_ != nullptr) state_->release_source_ref();
+    if (state_ != nullptr)
+      state_->release_source_ref();
   }
 
   /// Requests cancellation with `reason` and runs every registered callback, newest first, on
@@ -177,7 +180,8 @@ class cancellation_source {
   }
 
   cancellation_token token() const noexcept {
-    if (state_ != nullptr) state_->add_token_ref();
+    if (state_ != nullptr)
+      state_->add_token_ref();
     return cancellation_token(state_);
   }
   bool is_cancellation_requested() const noexcept {
@@ -209,12 +213,13 @@ template <class Callback>
 class cancellation_registration : private detail::callback_node {
  public:
   template <class F>
-    requires std::constructible_from<Callback, F>
-  cancellation_registration(const cancellation_token& token, F&& callback) noexcept(
-      std::is_nothrow_constructible_v<Callback, F>)
+  requires std::constructible_from<Callback, F> cancellation_registration(
+      const cancellation_token& token, F&& callback)
+  noexcept(std::is_nothrow_constructible_v<Callback, F>)
       : detail::callback_node(&run), callback_(std::forward<F>(callback)) {
     detail::cancellation_state* state = token.state_;
-    if (state == nullptr) return;
+    if (state == nullptr)
+      return;
     if (state->try_add_callback(this)) {
       state_ = state;
     } else {
@@ -229,7 +234,8 @@ class cancellation_registration : private detail::callback_node {
 
   /// Unregisters now, with the destructor's guarantees. Idempotent.
   void unregister() noexcept {
-    if (state_ != nullptr) std::exchange(state_, nullptr)->remove_callback(this);
+    if (state_ != nullptr)
+      std::exchange(state_, nullptr)->remove_callback(this);
   }
 
   /// True while registered and not yet run.

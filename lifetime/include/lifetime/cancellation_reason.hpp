@@ -26,7 +26,8 @@ enum class cancellation_reason : std::uint16_t {
 
 /// A reason of the application's own: `user_reason(0)` is `cancellation_reason::user`.
 constexpr cancellation_reason user_reason(std::uint16_t n) noexcept {
-  return static_cast<cancellation_reason>(static_cast<std::uint16_t>(cancellation_reason::user) + n);
+  return static_cast<cancellation_reason>(static_cast<std::uint16_t>(cancellation_reason::user) +
+                                          n);
 }
 
 /// "requested", "application_stopping", ...; "user" for any application reason.

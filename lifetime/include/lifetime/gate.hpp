@@ -44,7 +44,8 @@ class gate {
    public:
     holder() noexcept = default;
     holder(const holder& other) noexcept : gate_(other.gate_) {
-      if (gate_ != nullptr) gate_->reenter();
+      if (gate_ != nullptr)
+        gate_->reenter();
     }
     holder(holder&& other) noexcept : gate_(std::exchange(other.gate_, nullptr)) {}
     holder& operator=(holder other) noexcept {
@@ -55,7 +56,8 @@ class gate {
 
     /// Leaves the gate now. Idempotent.
     void release() noexcept {
-      if (gate_ != nullptr) std::exchange(gate_, nullptr)->leave();
+      if (gate_ != nullptr)
+        std::exchange(gate_, nullptr)->leave();
     }
     explicit operator bool() const noexcept { return gate_ != nullptr; }
 
@@ -75,7 +77,8 @@ class gate {
   std::optional<holder> try_enter() noexcept {
     std::uint64_t value = value_.load(std::memory_order_relaxed);
     do {
-      if ((value & closed_bit) != 0) return std::nullopt;
+      if ((value & closed_bit) != 0)
+        return std::nullopt;
     } while (!value_.compare_exchange_weak(value, value + 1, std::memory_order_acquire,
                                            std::memory_order_relaxed));
     return holder(this);
@@ -84,7 +87,8 @@ class gate {
   /// A holder. @throws gate_closed if the gate is closed.
   holder enter() {
     auto h = try_enter();
-    if (!h) throw gate_closed();
+    if (!h)
+      throw gate_closed();
     return std::move(*h);
   }
 
@@ -96,9 +100,7 @@ class gate {
     return (value_.load(std::memory_order_acquire) & closed_bit) != 0;
   }
   /// True once closed and empty.
-  bool is_drained() const noexcept {
-    return value_.load(std::memory_order_acquire) == closed_bit;
-  }
+  bool is_drained() const noexcept { return value_.load(std::memory_order_acquire) == closed_bit; }
   /// Holders alive right now.
   std::size_t count() const noexcept {
     return static_cast<std::size_t>(value_.load(std::memory_order_relaxed) & ~closed_bit);
@@ -116,7 +118,8 @@ class gate {
 
   void reenter() noexcept { value_.fetch_add(1, std::memory_order_relaxed); }
   void leave() noexcept {
-    if (value_.fetch_sub(1, std::memory_order_acq_rel) == (closed_bit | 1)) drained();
+    if (value_.fetch_sub(1, std::memory_order_acq_rel) == (closed_bit | 1))
+      drained();
   }
   void drained() noexcept;
 

@@ -17,6 +17,10 @@
 //   registration frees an orphaned state. A registration therefore costs no reference count.
 // - `sources_` counts source handles; when it drops to zero a linked state unregisters from every
 //   parent before the source's handle reference is released.
+// - A registration destroyed on another thread while its callback runs waits for the node's
+//   `done_` flag, sleeping on the state's `done_epoch_` (announced through `waiters_`) and still
+//   counted in `registrations_`, so the state outlives the wait. The cancelling thread publishes
+//   `done_` and never touches the node again, because its owner may free it at once.
 //
 // Lock order: a child's lock is never held while a parent's is taken, and no lock is held while a
 // callback runs.
@@ -44,7 +48,8 @@ struct callback_node {
   // Points at a flag on the cancelling thread's stack while the callback runs there; the
   // registration's destructor sets it when called from inside its own callback.
   bool* destroyed_ = nullptr;
-  // Set (release) after the callback returned; waited on by a destructor on another thread.
+  // Set after the callback returned; a destructor on another thread waits for it (on the state's
+  // `done_epoch_`, never on the node, which its owner may free as soon as this is set).
   std::atomic<bool> done_{false};
 };
 
@@ -67,7 +72,8 @@ class cancellation_state {
     return is_cancellation_requested() || sources_.load(std::memory_order_acquire) != 0;
   }
   cancellation_reason reason() const noexcept {
-    if (!is_cancellation_requested()) return cancellation_reason::none;
+    if (!is_cancellation_requested())
+      return cancellation_reason::none;
     return reason_.load(std::memory_order_relaxed);
   }
   clock::time_point deadline() const noexcept { return deadline_; }
@@ -109,6 +115,8 @@ class cancellation_state {
   std::uint32_t lock() noexcept;
   void unlock(std::uint32_t word) noexcept { word_.store(word, std::memory_order_release); }
   void release_ref() noexcept;
+  void wait_until_done(const callback_node* node) noexcept;
+  void mark_done(callback_node* node) noexcept;
   void destroy() noexcept;
   parent_link* links() noexcept { return reinterpret_cast<parent_link*>(this + 1); }
 
@@ -116,6 +124,8 @@ class cancellation_state {
   std::atomic<cancellation_reason> reason_{cancellation_reason::none};
   std::atomic<std::uint32_t> refs_{1};
   std::atomic<std::uint32_t> sources_{1};
+  std::atomic<std::uint32_t> waiters_{0};     // destructors waiting for a running callback
+  std::atomic<std::uint32_t> done_epoch_{0};  // bumped when a callback with waiters finishes
   std::uint32_t link_count_;
   bool orphaned_ = false;
   callback_node* head_ = nullptr;
