@@ -91,6 +91,8 @@ class host {
   lifetime::application_lifetime& lifetime() noexcept;
   /// The io_context's executor (not the host's strand).
   boost::asio::any_io_executor get_executor() noexcept;
+  /// The io_context the host runs on (its own, or the embedder's).
+  boost::asio::io_context& io_context() noexcept;
   const host_options& options() const noexcept;
 
   /// Adds a service, started after those added before it. Before run()/start() only.

@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/program_options.hpp>
 
@@ -39,6 +40,8 @@ class options {
   /// `program` appears in --help and --version; `version` in --version.
   explicit options(std::string program, std::string version = "0.1.0",
                    std::string env_prefix = "LIFETIME_");
+  options(const options&) = delete;
+  options& operator=(const options&) = delete;
 
   /// Declares the application's own options (shown under "Application options").
   boost::program_options::options_description_easy_init add_options();
@@ -84,22 +87,24 @@ class options {
   /// The --help text.
   std::string help() const;
 
-  const std::string& config_file() const noexcept { return config_file_; }
+  /// The --config file given (command line or environment), or "".
+  std::string config_file() const { return has("config") ? value<std::string>("config") : ""; }
   const std::string& env_prefix() const noexcept { return env_prefix_; }
 
  private:
-  void parse_all(const boost::program_options::parsed_options* command_line,
-                 boost::program_options::variables_map& into) const;
-  boost::program_options::options_description all() const;
+  boost::program_options::variables_map parse_all() const;
+  void parse_config_file(const std::string& path,
+                         boost::program_options::variables_map& into) const;
+  void parse_environment(boost::program_options::variables_map& into) const;
 
   std::string program_;
   std::string version_;
   std::string env_prefix_;
   boost::program_options::options_description host_description_;
   boost::program_options::options_description app_description_;
-  std::optional<boost::program_options::parsed_options> command_line_;
+  boost::program_options::options_description all_;
+  std::vector<std::string> args_;
   boost::program_options::variables_map values_;
-  std::string config_file_;
 };
 
 }  // namespace lifetime::host

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+#include "exit_enforcer.hpp"
+
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <lifetime/host/logging.hpp>
+
+namespace lifetime::host::detail {
+
+void exit_enforcer::arm(clock::time_point deadline, int code,
+                        std::function<std::string()> describe) {
+  std::lock_guard lock(mutex_);
+  if (armed_ || disarmed_)
+    return;
+  armed_ = true;
+  thread_ = std::thread([this, deadline, code, describe = std::move(describe)] {
+    {
+      std::unique_lock lock(mutex_);
+      if (changed_.wait_until(lock, deadline, [this] { return disarmed_; }))
+        return;
+    }
+    try {
+      spdlog::critical("shutdown did not finish within its budget: forcing exit with code {}",
+                       code);
+      if (describe)
+        spdlog::critical("{}", describe());
+    } catch (...) {
+    }
+    flush_logs();
+    ::_exit(code);
+  });
+}
+
+void exit_enforcer::disarm() noexcept {
+  {
+    std::lock_guard lock(mutex_);
+    disarmed_ = true;
+  }
+  changed_.notify_all();
+  if (thread_.joinable())
+    thread_.join();
+}
+
+}  // namespace lifetime::host::detail

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: MIT
+#include <lifetime/host/options.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <lifetime/host/logging.hpp>
+
+namespace lifetime::host {
+namespace po = boost::program_options;
+
+namespace {
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+bool is_reserved(const std::string& name) {
+  return name == "help" || name == "version" || name == "config";
+}
+
+/// Stores one option; `what` says where it came from when the value is bad.
+void store_one(const po::options_description& description, po::option option,
+               po::variables_map& into) {
+  po::parsed_options parsed(&description);
+  parsed.options.push_back(std::move(option));
+  po::store(parsed, into);
+}
+
+}  // namespace
+
+options::options(std::string program, std::string version, std::string env_prefix)
+    : program_(std::move(program)),
+      version_(std::move(version)),
+      env_prefix_(std::move(env_prefix)),
+      host_description_("Host options"),
+      app_description_("Application options") {
+  host_description_.add_options()                               //
+      ("help,h", "print this help and exit")                    //
+      ("version", "print the version and exit")                 //
+      ("config", po::value<std::string>()->value_name("FILE"),  //
+       "read options from FILE (INI style: key = value)")       //
+      ("shutdown-timeout",
+       po::value<duration_value>()
+           ->default_value(duration_value{std::chrono::seconds(30)})
+           ->value_name("DURATION"),
+       "budget for the whole shutdown (250ms, 30s, 2m)")  //
+      ("drain-delay",
+       po::value<duration_value>()->default_value(duration_value{})->value_name("DURATION"),
+       "keep serving this long after the stop begins")  //
+      ("log-level", po::value<std::string>()->default_value("info")->value_name("LEVEL"),
+       "trace, debug, info, warn, error, critical, off");
+}
+
+po::options_description_easy_init options::add_options() {
+  return app_description_.add_options();
+}
+
+std::string options::help() const {
+  std::ostringstream out;
+  out << "Usage: " << program_ << " [options]\n\n" << host_description_ << '\n';
+  if (!app_description_.options().empty())
+    out << app_description_ << '\n';
+  out << "Every option may also be set in the environment as " << env_prefix_
+      << "<NAME> (upper case, '-' as '_'), e.g. " << env_prefix_
+      << "SHUTDOWN_TIMEOUT=10s, or in the --config file.\n"
+      << "Precedence: command line, environment, config file, defaults.\n";
+  return out.str();
+}
+
+std::optional<int> options::parse(int argc, const char* const argv[]) {
+  try {
+    return parse_or_throw(argc, argv);
+  } catch (const usage_error& e) {
+    std::cerr << program_ << ": " << e.what() << "\n(try --help)\n";
+    return to_int(exit_code::usage);
+  } catch (const config_error& e) {
+    std::cerr << program_ << ": " << e.what() << '\n';
+    return to_int(exit_code::config);
+  }
+}
+
+std::optional<int> options::parse_or_throw(int argc, const char* const argv[]) {
+  args_.assign(argv + std::min(argc, 1), argv + argc);
+  if (all_.options().empty())
+    all_.add(host_description_).add(app_description_);
+  // --help and --version win over every other mistake on the command line, as in most tools.
+  if (std::any_of(args_.begin(), args_.end(),
+                  [](const std::string& a) { return a == "--help" || a == "-h"; })) {
+    std::cout << help();
+    return to_int(exit_code::success);
+  }
+  if (std::find(args_.begin(), args_.end(), "--version") != args_.end()) {
+    std::cout << program_ << ' ' << version_ << '\n';
+    return to_int(exit_code::success);
+  }
+  values_ = parse_all();
+  return std::nullopt;
+}
+
+void options::reload() {
+  values_ = parse_all();
+}
+
+po::variables_map options::parse_all() const {
+  po::variables_map into;
+  try {
+    po::store(po::command_line_parser(args_).options(all_).run(), into);
+  } catch (const po::error& e) {
+    throw usage_error(e.what());
+  }
+  parse_environment(into);
+  if (into.count("config") != 0) {
+    parse_config_file(into["config"].as<std::string>(), into);
+  }
+  try {
+    po::notify(into);
+  } catch (const po::error& e) {
+    throw usage_error(e.what());
+  }
+  const auto level = into["log-level"].as<std::string>();
+  if (!try_parse_log_level(level)) {
+    throw usage_error(
+        "invalid value '" + level +
+        "' for --log-level (expected trace, debug, info, warn, error, critical, off)");
+  }
+  return into;
+}
+
+void options::parse_environment(po::variables_map& into) const {
+  std::vector<std::pair<std::string, std::string>> names;  // option name, variable name
+  const auto parsed = po::parse_environment(all_, [&](const std::string& variable) -> std::string {
+    if (variable.size() <= env_prefix_.size() ||
+        variable.compare(0, env_prefix_.size(), env_prefix_) != 0) {
+      return {};
+    }
+    std::string name = variable.substr(env_prefix_.size());
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) {
+      return c == '_' ? '-' : static_cast<char>(std::tolower(c));
+    });
+    if ((is_reserved(name) && name != "config") || all_.find_nothrow(name, false) == nullptr) {
+      return {};
+    }
+    return name;
+  });
+  for (const auto& option : parsed.options) {
+    std::string variable = env_prefix_ + option.string_key;
+    std::transform(variable.begin(), variable.end(), variable.begin(), [](unsigned char c) {
+      return c == '-' ? '_' : static_cast<char>(std::toupper(c));
+    });
+    try {
+      store_one(all_, option, into);
+    } catch (const po::error& e) {
+      const std::string value = option.value.empty() ? std::string() : option.value.front();
+      throw config_error("environment variable " + variable + "='" + value + "': " + e.what());
+    }
+  }
+}
+
+void options::parse_config_file(const std::string& path, po::variables_map& into) const {
+  std::ifstream in(path);
+  if (!in) {
+    throw config_error("cannot read config file " + path + ": " + std::strerror(errno));
+  }
+  std::string section;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    const auto where = [&] { return path + ":" + std::to_string(number) + ": "; };
+    const std::string_view text = trim(line);
+    if (text.empty() || text.front() == '#' || text.front() == ';')
+      continue;
+    if (text.front() == '[') {
+      if (text.back() != ']' || text.size() < 3) {
+        throw config_error(where() + "malformed section header '" + std::string(text) + "'");
+      }
+      section = std::string(trim(text.substr(1, text.size() - 2))) + ".";
+      continue;
+    }
+    const auto equals = text.find('=');
+    if (equals == std::string_view::npos) {
+      throw config_error(where() + "expected 'key = value', got '" + std::string(text) + "'");
+    }
+    const std::string key = section + std::string(trim(text.substr(0, equals)));
+    const std::string value(trim(text.substr(equals + 1)));
+    if (key.empty() || is_reserved(key) || all_.find_nothrow(key, false) == nullptr) {
+      throw config_error(where() + "unknown option '" + key + "'");
+    }
+    po::option option(key, {value});
+    option.original_tokens = {key, value};
+    try {
+      store_one(all_, std::move(option), into);
+    } catch (const po::error& e) {
+      throw config_error(where() + "invalid value '" + value + "' for '" + key + "': " + e.what());
+    }
+  }
+  if (in.bad())
+    throw config_error("cannot read config file " + path + ": read error");
+}
+
+host_options options::to_host_options() {
+  host_options result;
+  result.shutdown_timeout = duration("shutdown-timeout");
+  result.drain_delay = duration("drain-delay");
+  result.log_level = value<std::string>("log-level");
+  result.name = program_;
+  result.reload_config = [this] {
+    reload();
+    try_set_log_level(value<std::string>("log-level"));
+  };
+  return result;
+}
+
+}  // namespace lifetime::host
