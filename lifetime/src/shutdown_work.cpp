@@ -39,6 +39,9 @@ shutdown_lease shutdown_work::take_lease(std::string name, clock::duration max) 
     record.released = true;
     record.overrun = true;
     record.released_at = record.taken;
+  } else if (begun_) {
+    // Taken during the shutdown: it holds within its box, even if the work had finished.
+    reopen();
   }
   changed_.notify_all();
   return shutdown_lease(shared_from_this(), &record);
@@ -82,8 +85,19 @@ void shutdown_work::add_callback(std::string name, std::function<void(cancellati
   record.name = std::move(name);
   record.callback = std::move(callback);
   record.max = max;
-  if (begun_ && !worker_active_ && !finished_)
-    start_worker();
+  if (begun_) {
+    const clock::time_point now = clock::now();
+    if (now >= budget_end_) {
+      // Registered after the budget was spent: it never gets to run.
+      record.status = shutdown_work_item::status_type::overrun;
+      record.started_at = record.ended_at = now;
+    } else {
+      // Registered during the shutdown: it starts at once (after the one running, if any).
+      reopen();
+      if (!worker_active_)
+        start_worker();
+    }
+  }
   changed_.notify_all();
 }
 
@@ -96,6 +110,13 @@ void shutdown_work::begin(clock::time_point budget_end) {
   budget_end_ = budget_end;
   // Leases released before shutdown were forgotten; the rest start their time box now.
   start_worker();
+  std::thread([self = shared_from_this()] { self->supervise(); }).detach();
+}
+
+void shutdown_work::reopen() {
+  if (!finished_)
+    return;
+  finished_ = false;
   std::thread([self = shared_from_this()] { self->supervise(); }).detach();
 }
 

@@ -7,8 +7,10 @@
 // - Records live in std::list so that leases and workers may point at them.
 // - Before begin(): leases hold but have no time box; released leases are forgotten.
 // - After begin(): one supervisor thread waits on `changed_` until the work is done or the
-//   budget ends, abandons what outlives its box, then sets `finished_`. Workers run callbacks
-//   newest first; a worker whose callback was abandoned exits as soon as that callback returns.
+//   budget ends, abandons what outlives its box, then sets `finished_`. A lease or callback added
+//   after that, but before the budget ends, clears `finished_` and starts a new supervisor.
+//   Workers run callbacks newest first; a worker whose callback was abandoned exits as soon as
+//   that callback returns.
 // - Threads are detached and own a shared_ptr to this object: an abandoned callback may outlive
 //   the application_lifetime.
 #pragma once
@@ -69,6 +71,7 @@ class shutdown_work : public std::enable_shared_from_this<shutdown_work> {
   clock::time_point callback_end(const callback_record& callback) const noexcept;
   bool is_done() const noexcept;
   void start_worker();  // mutex_ held
+  void reopen();        // mutex_ held: supervise again work added after it had finished
   void run_worker(std::uint64_t generation);
   void supervise();
 
