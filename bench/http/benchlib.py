@@ -1,0 +1,421 @@
+# SPDX-License-Identifier: MIT
+"""Shared pieces of the HTTP benchmarks: find and start lifetime-demo, talk raw HTTP/1.1 to it,
+read /metrics and process memory, summarise timings. Python standard library only."""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import resource
+import select
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Skip(Exception):
+    """The benchmark cannot run here (nothing to measure); not a failure."""
+
+
+def find_demo(explicit: str | None = None) -> str:
+    """lifetime-demo: --demo, $LIFETIME_DEMO, or the newest build/*/demo/lifetime-demo (searched
+    only when $LIFETIME_DEMO is unset)."""
+    for candidate in (explicit, os.environ.get("LIFETIME_DEMO")):
+        if candidate:
+            if not os.access(candidate, os.X_OK):
+                raise SystemExit(f"{candidate} is not an executable")
+            return candidate
+    if explicit is None and os.environ.get("LIFETIME_DEMO") == "":
+        raise Skip("LIFETIME_DEMO is empty: no lifetime-demo to measure")
+    found = sorted(glob.glob(str(REPO / "build" / "*" / "demo" / "lifetime-demo")),
+                   key=os.path.getmtime, reverse=True)
+    if not found:
+        raise Skip("no lifetime-demo binary (build/*/demo/lifetime-demo, --demo or $LIFETIME_DEMO)")
+    return found[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def raise_fd_limit(want: int) -> int:
+    """Raises RLIMIT_NOFILE (soft, and hard when root) to at least `want`; returns the soft limit.
+    Children started afterwards inherit it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= want:
+        return soft
+    if hard != resource.RLIM_INFINITY and hard < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
+            return want
+        except (ValueError, OSError):
+            want = hard
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    return want
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100)."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(1, min(len(ordered), int(-(-p * len(ordered) // 100))))
+    return ordered[rank - 1]
+
+
+def summary_ms(values_s: list[float]) -> str:
+    ms = [v * 1000 for v in values_s]
+    return (f"median {statistics.median(ms):.3f} ms, p99 {percentile(ms, 99):.3f} ms, "
+            f"max {max(ms):.3f} ms (n={len(ms)})")
+
+
+# --- raw HTTP/1.1 -------------------------------------------------------------------------------
+
+def request_bytes(method: str, target: str, headers: dict[str, str] | None = None,
+                  body: bytes = b"") -> bytes:
+    lines = [f"{method} {target} HTTP/1.1", "Host: 127.0.0.1"]
+    for k, v in (headers or {}).items():
+        lines.append(f"{k}: {v}")
+    if body or method in ("POST", "PUT"):
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+class Response:
+    def __init__(self, status: int, headers: dict[str, str], body: bytes):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+
+def read_response(sock: socket.socket, buffer: bytearray) -> Response | None:
+    """Reads one response (Content-Length or chunked) from a blocking socket. `buffer` carries
+    bytes across calls. None on EOF before a status line."""
+    while b"\r\n\r\n" not in buffer:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return None
+        buffer += chunk
+    head_end = buffer.index(b"\r\n\r\n")
+    head = bytes(buffer[:head_end]).decode("latin-1").split("\r\n")
+    del buffer[:head_end + 4]
+    status = int(head[0].split()[1])
+    headers = {}
+    for line in head[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = bytearray()
+        while True:
+            while b"\r\n" not in buffer:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise ConnectionError("EOF inside chunked body")
+                buffer += chunk
+            line_end = buffer.index(b"\r\n")
+            size = int(bytes(buffer[:line_end]).split(b";")[0], 16)
+            while len(buffer) < line_end + 2 + size + 2:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise ConnectionError("EOF inside chunked body")
+                buffer += chunk
+            body += buffer[line_end + 2:line_end + 2 + size]
+            del buffer[:line_end + 2 + size + 2]
+            if size == 0:
+                return Response(status, headers, bytes(body))
+    length = int(headers.get("content-length", "0"))
+    while len(buffer) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("EOF inside body")
+        buffer += chunk
+    body = bytes(buffer[:length])
+    del buffer[:length]
+    return Response(status, headers, body)
+
+
+class Connection:
+    """One keep-alive client connection."""
+
+    def __init__(self, port: int, timeout: float = 10.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buffer = bytearray()
+
+    def request(self, method: str, target: str, headers: dict[str, str] | None = None,
+                body: bytes = b"") -> Response:
+        self.sock.sendall(request_bytes(method, target, headers, body))
+        response = read_response(self.sock, self.buffer)
+        if response is None:
+            raise ConnectionError(f"connection closed before the response to {target}")
+        return response
+
+    def get(self, target: str) -> Response:
+        return self.request("GET", target)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+_METRIC_LINE = re.compile(rb"^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?)\s+([-+0-9.eE]+|NaN)\s*$",
+                          re.M)
+
+
+def parse_metrics(body: bytes) -> dict[str, float]:
+    """Prometheus text → {'name{labels}': value}; labels exactly as the server wrote them."""
+    return {m.group(1).decode(): float(m.group(2)) for m in _METRIC_LINE.finditer(body)}
+
+
+def metric(metrics: dict[str, float], name: str, **labels: str) -> float:
+    """The value of `name` with exactly these labels (any label order); 0 when absent."""
+    wanted = set(f'{k}="{v}"' for k, v in labels.items())
+    for key, value in metrics.items():
+        base, _, rest = key.partition("{")
+        if base != name:
+            continue
+        have = set(p for p in rest.rstrip("}").split(",") if p) if rest else set()
+        if have == wanted:
+            return value
+    return 0.0
+
+
+# --- the demo process ---------------------------------------------------------------------------
+
+class Demo:
+    """A lifetime-demo process on a free 127.0.0.1 port, logging to a file."""
+
+    def __init__(self, binary: str, *args: str, threads: int | None = None,
+                 log_level: str = "warn", workdir: str | None = None):
+        self.binary = binary
+        self.port = free_port()
+        self.workdir = workdir or tempfile.mkdtemp(prefix="lifetime-bench-")
+        self._own_workdir = workdir is None
+        self.log_path = os.path.join(self.workdir, "demo.log")
+        argv = [binary, "--listen", f"127.0.0.1:{self.port}",
+                "--storage-dir", os.path.join(self.workdir, "storage")]
+        if threads is not None:
+            argv += ["--threads", str(threads)]
+        if log_level:
+            argv += ["--log-level", log_level]
+        argv += list(args)
+        argv += os.environ.get("LIFETIME_DEMO_ARGS", "").split()
+        self.argv = argv
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        self.pidfd = os.pidfd_open(self.proc.pid)
+        self.wait_ready()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def wait_ready(self, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"lifetime-demo exited with {self.proc.returncode}:\n"
+                                   + self.log())
+            try:
+                c = Connection(self.port, timeout=2)
+                try:
+                    if c.get("/healthz").status == 200:
+                        return
+                finally:
+                    c.close()
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("lifetime-demo did not become ready:\n" + self.log())
+            time.sleep(0.01)
+
+    def log(self) -> str:
+        self._log.flush()
+        try:
+            return Path(self.log_path).read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def metrics(self, conn: Connection | None = None) -> dict[str, float]:
+        own = conn is None
+        c = conn or Connection(self.port)
+        try:
+            return parse_metrics(c.get("/metrics").body)
+        finally:
+            if own:
+                c.close()
+
+    def rss_bytes(self) -> int:
+        return rss_of(self.pid)
+
+    def wait_exit(self, timeout: float) -> float | None:
+        """Waits for the process to exit; returns the monotonic time it was seen exiting (pidfd
+        readable), or None on timeout."""
+        ready, _, _ = select.select([self.pidfd], [], [], timeout)
+        if not ready:
+            return None
+        seen = time.monotonic()
+        self.proc.wait()
+        return seen
+
+    def signal(self, sig: int = signal.SIGTERM) -> float:
+        t = time.monotonic()
+        os.kill(self.pid, sig)
+        return t
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        os.close(self.pidfd)
+        self._log.close()
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> "Demo":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.002, what: str = "condition"):
+    """Polls `predicate` until it returns a truthy value or `timeout` passes (then raises)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(interval)
+
+
+class Wrk:
+    """wrk in the background for a steady load; None-safe when wrk is missing."""
+
+    def __init__(self, url: str, seconds: float, connections: int = 16, threads: int = 1):
+        self.path = shutil.which("wrk")
+        self.proc = None
+        if self.path is None:
+            return
+        self.proc = subprocess.Popen(
+            [self.path, f"-t{threads}", f"-c{connections}", f"-d{max(1, int(seconds + 0.999))}s",
+             url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    @property
+    def available(self) -> bool:
+        return self.proc is not None
+
+    def result(self) -> dict[str, float]:
+        """Waits for wrk and returns requests/s and socket errors."""
+        if self.proc is None:
+            return {}
+        out, _ = self.proc.communicate()
+        result: dict[str, float] = {"output": out}  # type: ignore[dict-item]
+        m = re.search(r"Requests/sec:\s+([0-9.]+)", out)
+        result["rps"] = float(m.group(1)) if m else float("nan")
+        m = re.search(r"(\d+) requests in", out)
+        result["requests"] = float(m.group(1)) if m else float("nan")
+        m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+        result["socket_errors"] = float(sum(int(x) for x in m.groups())) if m else 0.0
+        m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        result["non_2xx"] = float(m.group(1)) if m else 0.0
+        return result
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            self.proc.wait()
+
+
+BEAST_EXAMPLE = ("/usr/share/doc/libboost1.81-doc/examples/libs/beast/example/http/server/async/"
+                 "http_server_async.cpp")
+
+
+def beast_example() -> str:
+    """Boost.Beast's own http_server_async example (Debian's libboost1.81-doc), built once with
+    g++ -O2 into $LIFETIME_BENCH_CACHE (default /tmp/lifetime-bench-cache). Skip if the source is
+    not installed."""
+    if not os.path.exists(BEAST_EXAMPLE):
+        raise Skip(f"{BEAST_EXAMPLE} missing (apt-get install libboost1.81-doc)")
+    import hashlib
+    digest = hashlib.sha256(Path(BEAST_EXAMPLE).read_bytes()).hexdigest()[:16]
+    cache = Path(os.environ.get("LIFETIME_BENCH_CACHE", "/tmp/lifetime-bench-cache"))
+    cache.mkdir(parents=True, exist_ok=True)
+    binary = cache / f"http_server_async-{digest}"
+    if not binary.exists():
+        print("building Boost.Beast's http_server_async (g++ -O2) ...", flush=True)
+        tmp = binary.with_suffix(".tmp")
+        subprocess.run(["g++", "-O2", "-std=c++17", "-w", "-o", str(tmp), BEAST_EXAMPLE,
+                        "-pthread"], check=True)
+        tmp.rename(binary)
+    return str(binary)
+
+
+class BeastExample:
+    """The Beast example serving `body` as /hello on a free 127.0.0.1 port."""
+
+    def __init__(self, body: bytes = b"Hello, world!\n", threads: int = 1):
+        self.binary = beast_example()
+        self.port = free_port()
+        self.workdir = tempfile.mkdtemp(prefix="lifetime-bench-beast-")
+        Path(self.workdir, "hello").write_bytes(body)
+        self.proc = subprocess.Popen([self.binary, "127.0.0.1", str(self.port), self.workdir,
+                                      str(threads)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                c = Connection(self.port, timeout=2)
+                c.get("/hello")
+                c.close()
+                return
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError("the Beast example did not start")
+                time.sleep(0.01)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def rss_bytes(self) -> int:
+        return rss_of(self.pid)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def rss_of(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+def run_main(main) -> None:
+    """Runs a benchmark's main(); a Skip prints its reason and exits 0."""
+    try:
+        sys.exit(main())
+    except Skip as skip:
+        print(f"{Path(sys.argv[0]).name}: skipped: {skip}")
+        sys.exit(0)

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""POST /admin/restart under load: socket errors, and how long the server was not serving.
+
+wrk keeps a steady load on GET /hello while this script restarts the web host K times through
+POST /admin/restart (Authorization: Bearer <token>). A prober thread meanwhile opens a new
+connection for every GET /hello, as fast as it can, and records when each answer arrived and
+every failure (refused, reset, non-200). For each restart the "not serving" time is the longest
+gap between two successful probes in the 2 s after the restart was asked for; the same gap
+measured outside restarts in the same run is the baseline (the prober's own resolution).
+
+    bench/http/restart.py [--quick] [--restarts K] [--demo PATH] [--threads N]
+
+Target: zero socket errors in wrk and in the prober.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchlib  # noqa: E402
+
+TOKEN = "bench-admin-token"
+
+
+class Prober(threading.Thread):
+    def __init__(self, port: int):
+        super().__init__(daemon=True)
+        self.port = port
+        self.ok: list[float] = []
+        self.failures: list[tuple[float, str]] = []
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                c = benchlib.Connection(self.port, timeout=5)
+                try:
+                    r = c.get("/hello")
+                finally:
+                    c.close()
+                if r.status == 200:
+                    self.ok.append(time.monotonic())
+                else:
+                    self.failures.append((time.monotonic(), f"status {r.status}"))
+            except OSError as e:
+                self.failures.append((time.monotonic(), type(e).__name__))
+
+
+def max_gap(times: list[float], start: float, end: float) -> float:
+    i = max(0, bisect.bisect_left(times, start) - 1)
+    j = bisect.bisect_right(times, end)
+    window = times[i:j + 1]
+    return max((b - a for a, b in zip(window, window[1:])), default=float("nan"))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--restarts", type=int, default=10)
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between restarts")
+    parser.add_argument("--demo")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--load-connections", type=int, default=16)
+    args = parser.parse_args()
+    restarts, interval = (2, 0.5) if args.quick else (args.restarts, args.interval)
+    binary = benchlib.find_demo(args.demo)
+
+    with benchlib.Demo(binary, "--admin-token", TOKEN, threads=args.threads) as demo:
+        wrk = benchlib.Wrk(f"http://127.0.0.1:{demo.port}/hello",
+                           seconds=restarts * interval + 3, connections=args.load_connections)
+        if not wrk.available:
+            print("wrk not installed: restarting under the prober's load only")
+        prober = Prober(demo.port)
+        prober.start()
+        time.sleep(1.0)  # baseline window: load and prober running, no restart
+        asked: list[float] = []
+        done: list[float] = []
+        for _ in range(restarts):
+            before = benchlib.metric(demo.metrics(), "demo_web_host_restarts_total")
+            c = benchlib.Connection(demo.port)
+            t = time.monotonic()
+            r = c.request("POST", "/admin/restart", {"Authorization": f"Bearer {TOKEN}"})
+            c.close()
+            if r.status != 202:
+                raise RuntimeError(f"/admin/restart answered {r.status}: {r.body!r}")
+            asked.append(t)
+            benchlib.wait_for(
+                lambda: benchlib.metric(demo.metrics(), "demo_web_host_restarts_total") > before,
+                timeout=10, interval=0.001, what="the restart to be counted")
+            done.append(time.monotonic())
+            time.sleep(interval)
+        prober.stopping.set()
+        prober.join()
+        result = wrk.result() if wrk.available else {}
+
+    ok = sorted(prober.ok)
+    baseline = max_gap(ok, ok[0], asked[0] - 0.05) if asked else float("nan")
+    gaps = [max_gap(ok, t, t + 2.0) for t in asked]
+    counted = [d - a for a, d in zip(asked, done)]
+    probe_fail_in_restart = [f for f in prober.failures if any(a <= f[0] <= a + 2 for a in asked)]
+
+    print()
+    print("| measurement | result |")
+    print("|---|---|")
+    print(f"| restarts under load | {restarts} (wrk -c{args.load_connections} on /hello + a "
+          f"new-connection prober) |")
+    if result:
+        print(f"| wrk: requests, socket errors, non-2xx | {result['requests']:.0f}, "
+              f"{result['socket_errors']:.0f}, {result['non_2xx']:.0f} |")
+    print(f"| prober: answers, failures (during restarts) | {len(ok)}, {len(prober.failures)} "
+          f"({len(probe_fail_in_restart)}) {sorted(set(f[1] for f in prober.failures))} |")
+    print(f"| not serving per restart (longest gap between successful probes) | median "
+          f"{1000 * statistics.median(gaps):.2f} ms, max {1000 * max(gaps):.2f} ms |")
+    print(f"| same gap without restart (baseline, resolution) | {1000 * baseline:.2f} ms |")
+    print(f"| POST /admin/restart → restart counted | median "
+          f"{1000 * statistics.median(counted):.2f} ms |")
+    errors = (result.get("socket_errors", 0) if result else 0) + len(prober.failures)
+    print()
+    print(f"zero socket errors: {'met' if errors == 0 else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    benchlib.run_main(main)

@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Shutdown latency and scale of lifetime-demo.
+
+1. idle: SIGTERM with nothing in flight (--drain-delay 0) until the process has exited
+   (seen through a pidfd). Target <= 20 ms.
+2. last request: one /api/work?seconds=0.5 in flight, SIGTERM, the request completes inside the
+   budget; time from its response reaching the client to the process exit. Target <= 5 ms.
+3. scale: N (1,000 and 10,000) in-flight /api/work?seconds=600 with --shutdown-timeout 1s; every
+   client must get a 503 or a clean close (FIN), and the process must exit within the budget
+   + 200 ms. Reports when the first and last client were answered (the cancel phase) and how
+   that grows from 1k to 10k.
+
+    bench/http/shutdown.py [--quick] [--demo PATH] [--threads N] [--counts 1000,10000]
+
+RLIMIT_NOFILE is raised as needed (the server and this script each hold N sockets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import re
+import select
+import signal
+import socket
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchlib  # noqa: E402
+
+
+def idle_shutdown(binary: str, rounds: int, threads: int | None) -> list[float]:
+    times = []
+    for _ in range(rounds):
+        demo = benchlib.Demo(binary, "--drain-delay", "0", threads=threads)
+        try:
+            t0 = demo.signal(signal.SIGTERM)
+            seen = demo.wait_exit(10)
+            if seen is None:
+                raise TimeoutError("no exit within 10 s of SIGTERM")
+            if demo.proc.returncode != 0:
+                raise RuntimeError(f"exit code {demo.proc.returncode}:\n{demo.log()}")
+            times.append(seen - t0)
+        finally:
+            demo.stop()
+    return times
+
+
+def last_request_shutdown(binary: str, rounds: int, threads: int | None) -> list[float]:
+    lags = []
+    for _ in range(rounds):
+        demo = benchlib.Demo(binary, "--drain-delay", "0", "--shutdown-timeout", "5s",
+                             threads=threads)
+        try:
+            client = benchlib.Connection(demo.port)
+            client.sock.sendall(benchlib.request_bytes("GET", "/api/work?seconds=0.5"))
+            benchlib.wait_for(lambda: benchlib.metric(demo.metrics(), "demo_work_in_progress") >= 1,
+                              timeout=5, what="the handler to start")
+            demo.signal(signal.SIGTERM)
+            response = benchlib.read_response(client.sock, client.buffer)
+            answered = time.monotonic()
+            seen = demo.wait_exit(10)
+            if response is None or response.status != 200:
+                raise RuntimeError(f"the in-flight request got {response and response.status}")
+            if seen is None:
+                raise TimeoutError("no exit within 10 s of the last response")
+            lags.append(seen - answered)
+            client.close()
+        finally:
+            demo.stop()
+    return lags
+
+
+class Crowd:
+    """N client connections, each with one request sent, watched with epoll."""
+
+    def __init__(self, port: int, count: int, target: str):
+        self.socks: list[socket.socket] = []
+        request = benchlib.request_bytes("GET", target)
+        for _ in range(count):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            s.sendall(request)
+            s.setblocking(False)
+            self.socks.append(s)
+
+    def collect(self, pidfd: int, deadline: float) -> dict:
+        """Reads every connection to its end and watches the process exit."""
+        ep = select.epoll()
+        by_fd = {}
+        data: dict[int, bytearray] = {}
+        for s in self.socks:
+            ep.register(s.fileno(), select.EPOLLIN | select.EPOLLRDHUP)
+            by_fd[s.fileno()] = s
+            data[s.fileno()] = bytearray()
+        ep.register(pidfd, select.EPOLLIN)
+        first_byte: dict[int, float] = {}
+        outcome: dict[int, str] = {}
+        exited = None
+        while (len(outcome) < len(self.socks) or exited is None) and time.monotonic() < deadline:
+            for fd, _ in ep.poll(max(0.0, deadline - time.monotonic())):
+                now = time.monotonic()
+                if fd == pidfd:
+                    exited = now
+                    ep.unregister(pidfd)
+                    continue
+                s = by_fd[fd]
+                try:
+                    while True:
+                        chunk = s.recv(65536)
+                        if not chunk:
+                            break
+                        first_byte.setdefault(fd, now)
+                        data[fd] += chunk
+                    # EOF
+                    if data[fd]:
+                        m = re.match(rb"HTTP/1\.1 (\d{3})", data[fd])
+                        outcome[fd] = m.group(1).decode() if m else "garbage"
+                    else:
+                        outcome[fd] = "clean close"
+                        first_byte.setdefault(fd, now)
+                    ep.unregister(fd)
+                except BlockingIOError:
+                    continue
+                except ConnectionResetError:
+                    outcome[fd] = "reset" if not data[fd] else "reset after data"
+                    first_byte.setdefault(fd, now)
+                    ep.unregister(fd)
+        ep.close()
+        counts: dict[str, int] = {}
+        for s in self.socks:
+            key = outcome.get(s.fileno(), "no answer")
+            counts[key] = counts.get(key, 0) + 1
+        times = sorted(first_byte.values())
+        return {"counts": counts, "first": times[0] if times else None,
+                "last": times[-1] if times else None, "exited": exited}
+
+    def close(self) -> None:
+        for s in self.socks:
+            s.close()
+
+
+def scale_shutdown(binary: str, count: int, threads: int | None, budget_s: float) -> dict:
+    demo = benchlib.Demo(binary, "--drain-delay", "0", "--shutdown-timeout",
+                         f"{int(budget_s * 1000)}ms", threads=threads, log_level="info")
+    crowd = None
+    try:
+        crowd = Crowd(demo.port, count, "/api/work?seconds=600")
+        benchlib.wait_for(
+            lambda: benchlib.metric(demo.metrics(), "demo_work_in_progress") >= count,
+            timeout=60, interval=0.01, what=f"{count} handlers to start")
+        rss = demo.rss_bytes()
+        t0 = demo.signal(signal.SIGTERM)
+        result = crowd.collect(demo.pidfd, t0 + budget_s + 10)
+        result["t0"] = t0
+        result["rss"] = rss
+        result["exit_code"] = demo.proc.wait(timeout=10) if result["exited"] else None
+        result["log"] = [line for line in demo.log().splitlines()
+                         if re.search(r"phase|drain|cancel|stopp|budget", line, re.I)][-12:]
+        return result
+    finally:
+        if crowd is not None:
+            crowd.close()
+        demo.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--demo")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--counts", default="1000,10000")
+    parser.add_argument("--budget", type=float, default=1.0, help="--shutdown-timeout, seconds")
+    args = parser.parse_args()
+    counts = [100] if args.quick else [int(x) for x in args.counts.split(",")]
+    benchlib.raise_fd_limit(2 * max(counts) + 1024)
+
+    binary = benchlib.find_demo(args.demo)
+    idle_rounds, last_rounds = (3, 2) if args.quick else (20, 10)
+
+    idle = idle_shutdown(binary, idle_rounds, args.threads)
+    print(f"SIGTERM -> exit, nothing in flight: {benchlib.summary_ms(idle)}", flush=True)
+    lag = last_request_shutdown(binary, last_rounds, args.threads)
+    print(f"last response -> exit: {benchlib.summary_ms(lag)}", flush=True)
+
+    scale = []
+    for n in counts:
+        r = scale_shutdown(binary, n, args.threads, args.budget)
+        t0 = r["t0"]
+        ms = lambda t: (t - t0) * 1000 if t is not None else float("nan")  # noqa: E731
+        ok_clients = sum(v for k, v in r["counts"].items() if k in ("503", "clean close"))
+        exit_ms = ms(r["exited"])
+        cancel_ms = ms(r["last"]) - ms(r["first"]) if r["first"] is not None else float("nan")
+        scale.append((n, ms(r["first"]), ms(r["last"]), cancel_ms, exit_ms, ok_clients, r))
+        print(f"{n} in flight (RSS {r['rss'] / 2**20:.1f} MiB): first answer {ms(r['first']):.1f} ms, "
+              f"last {ms(r['last']):.1f} ms, exit {exit_ms:.1f} ms (code {r['exit_code']}); "
+              f"outcomes {r['counts']}", flush=True)
+        for line in r["log"]:
+            print(f"    log: {line}")
+
+    budget_ms = args.budget * 1000
+    print()
+    print("| measurement | result | target |")
+    print("|---|---|---|")
+    print(f"| SIGTERM → exit, idle, --drain-delay 0 | median {1000 * statistics.median(idle):.1f} ms, "
+          f"max {1000 * max(idle):.1f} ms ({len(idle)} runs) | ≤ 20 ms |")
+    print(f"| last in-flight response → exit | median {1000 * statistics.median(lag):.2f} ms, "
+          f"max {1000 * max(lag):.2f} ms ({len(lag)} runs) | ≤ 5 ms |")
+    for n, first, last, cancel, exit_ms, ok_clients, r in scale:
+        print(f"| {n:,} in flight, --shutdown-timeout {args.budget:g}s | answers {first:.0f}–{last:.0f} ms "
+              f"after SIGTERM (cancel spread {cancel:.1f} ms), exit {exit_ms:.0f} ms; "
+              f"{ok_clients}/{n} got 503 or a clean close | exit ≤ {budget_ms + 200:.0f} ms, all 503/close |")
+    if len(scale) >= 2:
+        n1, c1 = scale[0][0], scale[0][3]
+        n2, c2 = scale[-1][0], scale[-1][3]
+        if c1 > 0:
+            print(f"\ncancel spread grows {c2 / c1:.1f}x for {n2 / n1:.0f}x the requests "
+                  f"({'linear or better' if c2 / c1 <= 1.2 * n2 / n1 else 'WORSE than linear'})")
+    return 0
+
+
+if __name__ == "__main__":
+    benchlib.run_main(main)

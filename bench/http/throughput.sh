@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Request throughput of lifetime-demo GET /hello against peers measured in the same run.
+#
+#   bench/http/throughput.sh [--quick] [--demo PATH] [--rounds N] [--duration SECONDS]
+#                            [--connections N] [--wrk-threads N] [--server-threads N]
+#
+# Servers, all on 127.0.0.1, all with the same number of server threads:
+#   demo      lifetime-demo, GET /hello
+#   demo-off  lifetime-demo --request-cancellation=off: no request token, no disconnect read
+#   beast     Boost.Beast's own example http_server_async (Debian's libboost1.81-doc), built here
+#             with g++ -O2, serving a file with the same body as the demo's /hello
+#   nginx     nginx `return 200` with the same body: the ceiling
+# Each round runs wrk once against every server, in an order that rotates from round to round;
+# the table reports the median of the per-round ratios, because single runs on a small shared
+# machine vary a lot. Missing wrk, nginx or the Beast example source: said and skipped (the
+# script installs nothing). Without a lifetime-demo binary, only the peers are measured.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+
+rounds=5
+duration=5
+connections=64
+wrk_threads=1
+server_threads=1
+demo=${LIFETIME_DEMO-auto}
+quick=0
+while (($#)); do
+  case $1 in
+    --quick) quick=1 ;;
+    --demo) demo=$2; shift ;;
+    --rounds) rounds=$2; shift ;;
+    --duration) duration=$2; shift ;;
+    --connections) connections=$2; shift ;;
+    --wrk-threads) wrk_threads=$2; shift ;;
+    --server-threads) server_threads=$2; shift ;;
+    -h|--help) sed -n '3,18p' "$0"; exit 0 ;;
+    *) echo "throughput.sh: unknown argument $1" >&2; exit 64 ;;
+  esac
+  shift
+done
+if ((quick)); then
+  rounds=1
+  duration=1
+  connections=16
+fi
+
+if ! command -v wrk >/dev/null; then
+  echo "throughput.sh: wrk not installed (apt-get install wrk): skipped"
+  exit 0
+fi
+
+if [[ $demo == auto ]]; then
+  demo=$(ls -t "$repo"/build/*/demo/lifetime-demo 2>/dev/null | head -1 || true)
+fi
+if [[ -n $demo && ! -x $demo ]]; then
+  echo "throughput.sh: $demo is not an executable" >&2
+  exit 66
+fi
+
+work=$(mktemp -d /tmp/lifetime-throughput.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Waits until GET http://127.0.0.1:$1$2 answers 200, up to 10 s.
+wait_ready() {
+  local deadline=$((SECONDS + 10))
+  until curl -fs -o /dev/null "http://127.0.0.1:$1$2"; do
+    if ((SECONDS > deadline)); then
+      echo "throughput.sh: server on port $1 did not answer $2" >&2
+      return 1
+    fi
+    sleep 0.05
+  done
+}
+
+# --- servers ------------------------------------------------------------------------------------
+declare -A url
+names=()
+
+body="Hello, world!"$'\n'
+if [[ -n $demo ]]; then
+  for mode in on off; do
+    port=$(free_port)
+    args=(--listen "127.0.0.1:$port" --threads "$server_threads" --storage-dir "$work/storage-$mode"
+          --log-level warn)
+    [[ $mode == off ]] && args+=(--request-cancellation=off)
+    # shellcheck disable=SC2206
+    args+=(${LIFETIME_DEMO_ARGS:-})
+    "$demo" "${args[@]}" >"$work/demo-$mode.log" 2>&1 &
+    pids+=($!)
+    wait_ready "$port" /hello || { cat "$work/demo-$mode.log" >&2; exit 1; }
+    name=demo; [[ $mode == off ]] && name=demo-off
+    url[$name]="http://127.0.0.1:$port/hello"
+    names+=("$name")
+  done
+  body=$(curl -fs "${url[demo]}"; printf x)
+  body=${body%x}
+else
+  echo "throughput.sh: no lifetime-demo binary (build/*/demo/lifetime-demo or --demo): measuring the peers only"
+fi
+body_size=${#body}
+
+beast_src=/usr/share/doc/libboost1.81-doc/examples/libs/beast/example/http/server/async/http_server_async.cpp
+if [[ -f $beast_src ]]; then
+  cache=${LIFETIME_BENCH_CACHE:-/tmp/lifetime-bench-cache}
+  mkdir -p "$cache"
+  beast_bin=$cache/http_server_async-$(sha256sum "$beast_src" | cut -c1-16)
+  if [[ ! -x $beast_bin ]]; then
+    echo "building Boost.Beast's http_server_async (g++ -O2) ..."
+    g++ -O2 -std=c++17 -w -o "$beast_bin.tmp" "$beast_src" -pthread
+    mv "$beast_bin.tmp" "$beast_bin"
+  fi
+  mkdir -p "$work/docroot"
+  printf '%s' "$body" >"$work/docroot/hello"
+  port=$(free_port)
+  "$beast_bin" 127.0.0.1 "$port" "$work/docroot" "$server_threads" >"$work/beast.log" 2>&1 &
+  pids+=($!)
+  wait_ready "$port" /hello
+  url[beast]="http://127.0.0.1:$port/hello"
+  names+=(beast)
+else
+  echo "throughput.sh: $beast_src missing (apt-get install libboost1.81-doc): Beast baseline skipped"
+fi
+
+if command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]]; then
+  nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+  port=$(free_port)
+  mkdir -p "$work/nginx"
+  escaped=${body//\\/\\\\}
+  escaped=${escaped//\"/\\\"}
+  escaped=${escaped//$'\n'/\\n}
+  cat >"$work/nginx/nginx.conf" <<EOF
+worker_processes $server_threads;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  default_type text/plain;
+  server {
+    listen 127.0.0.1:$port;
+    location / { return 200 "$escaped"; }
+  }
+}
+EOF
+  "$nginx_bin" -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" \
+    >"$work/nginx.log" 2>&1 &
+  pids+=($!)
+  wait_ready "$port" /
+  url[nginx]="http://127.0.0.1:$port/"
+  names+=(nginx)
+else
+  echo "throughput.sh: nginx not installed (apt-get install nginx-light): ceiling skipped"
+fi
+
+if ((${#names[@]} == 0)); then
+  echo "throughput.sh: nothing to measure"
+  exit 0
+fi
+
+# --- rounds -------------------------------------------------------------------------------------
+# One line per measurement: round name requests_per_second socket_errors non_2xx
+results=$work/results.txt
+: >"$results"
+echo "wrk -t$wrk_threads -c$connections -d${duration}s, $server_threads server thread(s), $rounds round(s), body $body_size bytes"
+for ((round = 1; round <= rounds; ++round)); do
+  count=${#names[@]}
+  for ((k = 0; k < count; ++k)); do
+    name=${names[$(((k + round - 1) % count))]}
+    out=$(wrk -t"$wrk_threads" -c"$connections" -d"${duration}s" "${url[$name]}")
+    rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+    errors=$(awk '/Socket errors:/ {gsub(",", ""); print $4 + $6 + $8 + $10}' <<<"$out")
+    non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
+    [[ -n $rps ]] || { echo "wrk failed against $name:" >&2; echo "$out" >&2; exit 1; }
+    echo "$round $name $rps ${errors:-0} ${non2xx:-0}" >>"$results"
+    printf '  round %d %-9s %12.0f req/s\n' "$round" "$name" "$rps"
+  done
+done
+
+# --- table --------------------------------------------------------------------------------------
+python3 - "$results" <<'EOF'
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1])]
+by = {}
+for r, name, rps, errors, non2xx in rows:
+    by.setdefault(name, {})[int(r)] = (float(rps), int(errors), int(non2xx))
+names = list(by)
+rounds = sorted(next(iter(by.values())))
+
+def ratios(a, b):
+    return [by[a][r][0] / by[b][r][0] for r in rounds if r in by[a] and r in by[b]]
+
+def fmt(values):
+    if not values:
+        return "n/a"
+    return f"{statistics.median(values):.3f} ({min(values):.3f}–{max(values):.3f})"
+
+print()
+print("| server | median req/s | socket errors | non-2xx | ratio to Beast, median of rounds (min–max) |")
+print("|---|---:|---:|---:|---|")
+for name in names:
+    med = statistics.median(v[0] for v in by[name].values())
+    errs = sum(v[1] for v in by[name].values())
+    bad = sum(v[2] for v in by[name].values())
+    ratio = fmt(ratios(name, "beast")) if "beast" in by else "n/a"
+    print(f"| {name} | {med:,.0f} | {errs} | {bad} | {ratio} |")
+print()
+if "demo" in by and "beast" in by:
+    print(f"- lifetime-demo / Beast example: {fmt(ratios('demo', 'beast'))} (target >= 1.0)")
+if "demo" in by and "demo-off" in by:
+    costs = [1 - x for x in ratios("demo", "demo-off")]
+    print(f"- cost of request tokens and disconnect detection, 1 - on/off: "
+          f"{100 * statistics.median(costs):.1f} % (per round {', '.join(f'{100 * c:.1f}' for c in costs)}; target <= 3 %)")
+if "nginx" in by and "demo" in by:
+    print(f"- lifetime-demo / nginx (ceiling): {fmt(ratios('demo', 'nginx'))}")
+EOF
