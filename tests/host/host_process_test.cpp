@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: MIT
+// The host as a real process: host_test_app is spawned, signalled with real signals, and its log,
+// phase order, timings (generous bounds) and exit code are asserted. Readiness is a log line read
+// from the child's pipe with a deadline; nothing sleeps.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "child_process.hpp"
+
+using namespace std::chrono_literals;
+using lifetime::test::child_process;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+std::vector<std::string> app(std::vector<std::string> args) {
+  args.insert(args.begin(), LIFETIME_HOST_TEST_APP);
+  return args;
+}
+
+/// Spawns the app and waits for it to report that every service started.
+void require_ready(child_process& child) {
+  INFO(child.output());
+  REQUIRE(child.wait_for_line("started in"));
+}
+
+std::string temp_file(const std::string& name, const std::string& content) {
+  const std::string path = "/tmp/lifetime_host_test_" + std::to_string(::getpid()) + "_" + name;
+  std::ofstream(path) << content;
+  return path;
+}
+
+double seconds_since(clock_type::time_point since, clock_type::time_point until) {
+  return std::chrono::duration<double>(until - since).count();
+}
+
+}  // namespace
+
+TEST_CASE("SIGTERM with nothing running stops through the six phases in order and exits 0",
+          "[host][process][threads]") {
+  child_process child(app({}));
+  require_ready(child);
+  const auto sent = clock_type::now();
+  child.signal(SIGTERM);
+  const auto code = child.wait_for_exit(10s);
+  INFO(child.output());
+  REQUIRE(code == 0);
+  CHECK(seconds_since(sent, child.exited_at()) < 3.0);
+  int previous = child.index_of("SIGTERM received: stopping gracefully");
+  REQUIRE(previous >= 0);
+  for (const char* phase :
+       {"phase 1/6 stopping took", "phase 2/6 drain-delay took", "phase 3/6 stop-accepting took",
+        "phase 4/6 drain took", "phase 5/6 cancel took", "phase 6/6 stop-services took",
+        "stopped in"}) {
+    const int index = child.index_of(phase);
+    INFO(phase);
+    CHECK(index > previous);
+    previous = index;
+  }
+  CHECK(child.index_of("exit code 0") >= 0);
+  CHECK(child.index_of("lifetime: stopped fired") > child.index_of("phase 6/6"));
+}
+
+TEST_CASE("services start in registration order and stop in reverse order",
+          "[host][process][threads]") {
+  child_process child(app({}));
+  require_ready(child);
+  child.signal(SIGINT);
+  REQUIRE(child.wait_for_exit(10s) == 0);
+  INFO(child.output());
+  const std::vector<std::string> order = {"hook: recorder.starting()", "hook: last.starting()",
+                                          "hook: recorder.start()",    "hook: worker.run()",
+                                          "hook: last.start()",        "hook: recorder.started()",
+                                          "hook: last.started()",      "started in",
+                                          "worker: token fired",       "hook: last.stopping()",
+                                          "hook: recorder.stopping()", "hook: last.stop()",
+                                          "hook: worker.stop()",       "hook: recorder.stop()",
+                                          "hook: last.stopped()",      "hook: recorder.stopped()"};
+  int previous = -1;
+  for (const auto& line : order) {
+    const int index = child.index_of(line);
+    INFO(line);
+    CHECK(index > previous);
+    previous = index;
+  }
+}
+
+TEST_CASE("a lease that is released in time holds the drain and the exit code stays 0",
+          "[host][process][threads]") {
+  child_process child(app({"--lease-release-after", "400ms", "--shutdown-timeout", "10s"}));
+  require_ready(child);
+  const auto sent = clock_type::now();
+  child.signal(SIGTERM);
+  const auto code = child.wait_for_exit(10s);
+  INFO(child.output());
+  REQUIRE(code == 0);
+  const double took = seconds_since(sent, child.exited_at());
+  CHECK(took >= 0.35);
+  CHECK(took < 5.0);
+  CHECK(child.index_of("releasing test-lease") < child.index_of("phase 4/6 drain took"));
+  CHECK(child.index_of("abandoned") < 0);
+}
+
+TEST_CASE(
+    "a lease and a callback that never finish are abandoned, named, and the exit is 70 "
+    "within the budget plus one second",
+    "[host][process][threads]") {
+  child_process child(app({"--lease-never", "--callback-block", "--shutdown-timeout", "2s"}));
+  require_ready(child);
+  const auto sent = clock_type::now();
+  child.signal(SIGTERM);
+  const auto code = child.wait_for_exit(10s);
+  INFO(child.output());
+  REQUIRE(code == 70);
+  CHECK(seconds_since(sent, child.exited_at()) < 3.0);
+  CHECK(child.index_of("blocking-callback: blocking forever") >= 0);
+  CHECK(child.index_of("lease 'test-lease' held shutdown for") >= 0);
+  CHECK(child.index_of("callback 'blocking-callback' held shutdown for") >= 0);
+  CHECK(child.index_of("exit code 70") >= 0);
+}
+
+TEST_CASE(
+    "a hook that blocks the event loop forever cannot keep the process past the budget "
+    "plus one second",
+    "[host][process][threads]") {
+  child_process child(app({"--wedge", "--shutdown-timeout", "1s"}));
+  require_ready(child);
+  const auto sent = clock_type::now();
+  child.signal(SIGTERM);
+  const auto code = child.wait_for_exit(10s);
+  INFO(child.output());
+  REQUIRE(code == 70);
+  CHECK(seconds_since(sent, child.exited_at()) < 2.0);
+  CHECK(child.index_of("forcing exit with code 70") >= 0);
+}
+
+TEST_CASE(
+    "a second stop signal makes a fast stop: the drain delay is skipped and in-flight work "
+    "is cancelled at once",
+    "[host][process][threads]") {
+  child_process child(app({"--drain-delay", "20s", "--hold-request", "--shutdown-timeout", "30s"}));
+  require_ready(child);
+  child.signal(SIGTERM);
+  REQUIRE(child.wait_for_line("phase 1/6 stopping took"));
+  const auto sent = clock_type::now();
+  child.signal(SIGTERM);
+  const auto code = child.wait_for_exit(10s);
+  INFO(child.output());
+  REQUIRE(code == 0);
+  CHECK(seconds_since(sent, child.exited_at()) < 3.0);
+  CHECK(child.index_of("fast stop") >= 0);
+  CHECK(child.index_of("skipped (fast stop)") >= 0);
+  CHECK(child.index_of("request cancelled: application_stopping") <
+        child.index_of("phase 2/6 drain-delay took"));
+}
+
+TEST_CASE("a third stop signal exits at once with 128 plus the signal",
+          "[host][process][threads]") {
+  child_process child(app({"--lease-never", "--shutdown-timeout", "60s"}));
+  require_ready(child);
+  child.signal(SIGTERM);
+  REQUIRE(child.wait_for_line("phase 1/6 stopping took"));
+  child.signal(SIGINT);
+  REQUIRE(child.wait_for_line("fast stop"));
+  const auto sent = clock_type::now();
+  child.signal(SIGQUIT);
+  const auto code = child.wait_for_exit(10s);
+  INFO(child.output());
+  REQUIRE(code == 128 + SIGQUIT);
+  CHECK(seconds_since(sent, child.exited_at()) < 2.0);
+  CHECK(child.index_of("third stop signal (SIGQUIT): exiting now with code 131") >= 0);
+}
+
+TEST_CASE("a service failing in start stops the services already started and exits 1",
+          "[host][process][threads]") {
+  child_process child(app({"--fail-start"}));
+  const auto code = child.wait_for_exit(10s);
+  INFO(child.output());
+  REQUIRE(code == 1);
+  CHECK(child.index_of("service 'failing' failed in start(): cannot bind port 1") >= 0);
+  CHECK(child.index_of("hook: recorder.stop()") >= 0);
+  CHECK(child.index_of("hook: worker.stop()") >= 0);
+  CHECK(child.index_of("hook: failing.stop()") < 0);
+  CHECK(child.index_of("hook: last.start()") < 0);
+  CHECK(child.index_of("started in") < 0);
+}
+
+TEST_CASE("a background service that throws stops the host with exit code 1",
+          "[host][process][threads]") {
+  child_process child(app({"--background-throw-after", "100ms"}));
+  const auto code = child.wait_for_exit(10s);
+  INFO(child.output());
+  REQUIRE(code == 1);
+  CHECK(child.index_of("background service 'worker' failed: worker exploded") >= 0);
+  CHECK(child.index_of("hook: recorder.stopped()") >= 0);
+}
+
+TEST_CASE("SIGHUP re-reads the config file and calls the services' reload",
+          "[host][process][threads]") {
+  const auto config = temp_file("reload.ini", "greeting = before\n");
+  child_process child(app({"--config", config}));
+  require_ready(child);
+  std::ofstream(config) << "# changed\ngreeting = after\n";
+  child.signal(SIGHUP);
+  {
+    INFO(child.output());
+    REQUIRE(child.wait_for_line("reload complete"));
+  }
+  child.signal(SIGTERM);
+  const auto code = child.wait_for_exit(10s);
+  INFO(child.output());
+  CHECK(code == 0);
+  CHECK(child.index_of("hook: recorder.reload()") >= 0);
+  CHECK(child.index_of("hook: last.reload()") >= 0);
+  CHECK(child.index_of("greeting: after") >= 0);
+  std::remove(config.c_str());
+}
+
+TEST_CASE(
+    "SIGUSR2 logs the phase, the time left, the leases and their holders, and the "
+    "in-flight count",
+    "[host][process][threads]") {
+  child_process child(app({"--lease-never", "--hold-request", "--shutdown-timeout", "20s"}));
+  require_ready(child);
+  child.signal(SIGUSR2);
+  {
+    INFO(child.output());
+    REQUIRE(child.wait_for_line("state: in flight: 1"));
+    REQUIRE(child.wait_for_line("state: lease 'test-lease': holding"));
+  }
+  child.signal(SIGTERM);
+  REQUIRE(child.wait_for_line("phase 3/6 stop-accepting took"));
+  child.signal(SIGUSR2);
+  {
+    INFO(child.output());
+    const auto line = child.wait_for_line("phase drain (4/6)");
+    REQUIRE(line);
+    CHECK(line->find("time left") != std::string::npos);
+    REQUIRE(child.wait_for_line("state: in flight: 1 (closed)"));
+  }
+  child.signal(SIGTERM);  // fast stop
+  const auto code = child.wait_for_exit(10s);
+  INFO(child.output());
+  CHECK(code == 0);
+}
+
+TEST_CASE("an unknown option exits 64 naming it", "[host][process]") {
+  child_process child(app({"--bogus"}));
+  const auto code = child.wait_for_exit(10s);
+  INFO(child.output());
+  REQUIRE(code == 64);
+  CHECK(child.index_of("--bogus") >= 0);
+}
+
+TEST_CASE("a malformed duration exits 64 naming the option and the value", "[host][process]") {
+  child_process child(app({"--shutdown-timeout", "soon"}));
+  const auto code = child.wait_for_exit(10s);
+  INFO(child.output());
+  REQUIRE(code == 64);
+  const int index = child.index_of("soon");
+  REQUIRE(index >= 0);
+  CHECK(child.lines()[static_cast<std::size_t>(index)].find("shutdown-timeout") !=
+        std::string::npos);
+}
+
+TEST_CASE("a bad config file exits 78 naming the file and the line", "[host][process]") {
+  const auto config = temp_file("bad.ini", "# comment\ngreeting = hi\nthis is not an option\n");
+  child_process child(app({"--config", config}));
+  const auto code = child.wait_for_exit(10s);
+  INFO(child.output());
+  REQUIRE(code == 78);
+  CHECK(child.index_of(config + ":3:") >= 0);
+  std::remove(config.c_str());
+}
+
+TEST_CASE("a missing config file exits 78 naming it", "[host][process]") {
+  child_process child(app({"--config", "/nonexistent/lifetime.ini"}));
+  const auto code = child.wait_for_exit(10s);
+  INFO(child.output());
+  REQUIRE(code == 78);
+  CHECK(child.index_of("/nonexistent/lifetime.ini") >= 0);
+}
+
+TEST_CASE("--help and --version print and exit 0", "[host][process]") {
+  {
+    child_process child(app({"--help"}));
+    REQUIRE(child.wait_for_exit(10s) == 0);
+    INFO(child.output());
+    CHECK(child.index_of("--shutdown-timeout") >= 0);
+    CHECK(child.index_of("--lease-never") >= 0);
+    CHECK(child.index_of("LIFETIME_SHUTDOWN_TIMEOUT") >= 0);
+  }
+  {
+    child_process child(app({"--version"}));
+    REQUIRE(child.wait_for_exit(10s) == 0);
+    CHECK(child.index_of("host_test_app 1.2.3") >= 0);
+  }
+}
+
+TEST_CASE("options come from LIFETIME_ environment variables", "[host][process][threads]") {
+  child_process child(app({}), {"LIFETIME_SHUTDOWN_TIMEOUT=7s", "LIFETIME_DRAIN_DELAY=50ms"});
+  require_ready(child);
+  child.signal(SIGTERM);
+  REQUIRE(child.wait_for_exit(10s) == 0);
+  INFO(child.output());
+  CHECK(child.index_of("budget 7s, drain delay 50ms") >= 0);
+}
+
+TEST_CASE("a malformed LIFETIME_ variable exits 78 naming the variable", "[host][process]") {
+  child_process child(app({}), {"LIFETIME_DRAIN_DELAY=-5s"});
+  REQUIRE(child.wait_for_exit(10s) == 78);
+  INFO(child.output());
+  CHECK(child.index_of("LIFETIME_DRAIN_DELAY") >= 0);
+}
+
+TEST_CASE("with JOURNAL_STREAM set every log line starts with its syslog priority",
+          "[host][process][threads]") {
+  child_process child(app({"--log-level", "debug"}), {"JOURNAL_STREAM=8:1234"});
+  REQUIRE(child.wait_for_line("<6>host_test_app: started in"));
+  child.signal(SIGTERM);
+  REQUIRE(child.wait_for_exit(10s) == 0);
+  INFO(child.output());
+  CHECK(child.index_of("<7>") >= 0);
+  for (const auto& line : child.lines()) {
+    CHECK(line.size() > 3);
+    CHECK(line[0] == '<');
+    CHECK(line.find("] [") == std::string::npos);  // no timestamp
+  }
+}
