@@ -229,10 +229,27 @@ template <class Rep, class Period>
 
 }  // namespace lifetime
 
+namespace lifetime::detail {
+
+// Asio's own binders (bind_cancellation_slot, bind_executor, ...) name the return_type of the
+// async_result they wrap; forward it when the inner completion token has one.
+template <class TargetAsyncResult, class = void>
+struct bound_async_result_return_type {};
+
+template <class TargetAsyncResult>
+struct bound_async_result_return_type<TargetAsyncResult,
+                                      std::void_t<typename TargetAsyncResult::return_type>> {
+  using return_type = typename TargetAsyncResult::return_type;
+};
+
+}  // namespace lifetime::detail
+
 namespace boost::asio {
 
 template <class CompletionToken, class... Signatures>
-struct async_result<lifetime::cancellation_bound_token<CompletionToken>, Signatures...> {
+struct async_result<lifetime::cancellation_bound_token<CompletionToken>, Signatures...>
+    : lifetime::detail::bound_async_result_return_type<
+          async_result<CompletionToken, Signatures...>> {
   template <class Initiation, class RawToken, class... Args>
   static auto initiate(Initiation&& initiation, RawToken&& token, Args&&... args) {
     return async_initiate<CompletionToken, Signatures...>(
