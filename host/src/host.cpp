@@ -262,7 +262,8 @@ asio::awaitable<bool> host::impl::start_services() {
       co_return false;
     entry->state = service_state::starting;
     spdlog::debug("{}: service '{}' starting()", options_.name, entry->service->name());
-    auto outcome = co_await bounded(entry->service->starting(token), clock::time_point::max());
+    auto outcome =
+        co_await bounded([&] { return entry->service->starting(token); }, clock::time_point::max());
     if (outcome.error) {
       failed(*entry, "starting", outcome.error);
       co_return false;
@@ -272,7 +273,8 @@ asio::awaitable<bool> host::impl::start_services() {
     if (token.is_cancellation_requested())
       co_return false;
     spdlog::debug("{}: service '{}' start()", options_.name, entry->service->name());
-    auto outcome = co_await bounded(entry->service->start(token), clock::time_point::max());
+    auto outcome =
+        co_await bounded([&] { return entry->service->start(token); }, clock::time_point::max());
     if (outcome.error) {
       failed(*entry, "start", outcome.error);
       co_return false;
@@ -285,7 +287,8 @@ asio::awaitable<bool> host::impl::start_services() {
   for (auto& entry : services_) {
     if (token.is_cancellation_requested())
       co_return false;
-    auto outcome = co_await bounded(entry->service->started(), clock::time_point::max());
+    auto outcome =
+        co_await bounded([&] { return entry->service->started(); }, clock::time_point::max());
     if (outcome.error) {
       failed(*entry, "started", outcome.error);
       entry->state = service_state::started;  // it did start: stop it like the others
@@ -320,15 +323,17 @@ void host::impl::on_background_done(service_entry& entry, std::exception_ptr err
   wake();
 }
 
-asio::awaitable<hook_outcome> host::impl::bounded(asio::awaitable<void> hook,
+asio::awaitable<hook_outcome> host::impl::bounded(std::function<asio::awaitable<void>()> make_hook,
                                                   clock::time_point deadline) {
   auto outcome = std::make_shared<hook_outcome>();
-  asio::co_spawn(strand_, std::move(hook),
-                 [self = shared_from_this(), outcome](std::exception_ptr error) {
-                   outcome->finished = true;
-                   outcome->error = std::move(error);
-                   self->wake();
-                 });
+  asio::co_spawn(
+      strand_,
+      [make_hook = std::move(make_hook)]() -> asio::awaitable<void> { co_await make_hook(); },
+      [self = shared_from_this(), outcome](std::exception_ptr error) {
+        outcome->finished = true;
+        outcome->error = std::move(error);
+        self->wake();
+      });
   co_await wait_until([&] { return outcome->finished; }, deadline);
   co_return *outcome;
 }
@@ -406,7 +411,7 @@ asio::awaitable<void> host::impl::reload() {
       if (entry->state != service_state::started)
         continue;
       try {
-        co_await entry->service->reload();
+        co_await entry->service->reload();  // a synchronous throw lands in the catch too
       } catch (...) {
         spdlog::error("{}: service '{}' failed in reload(): {}", options_.name,
                       entry->service->name(), describe(std::current_exception()));

@@ -111,8 +111,11 @@ struct host::impl : std::enable_shared_from_this<host::impl> {
   void wake();
   template <class Condition>
   boost::asio::awaitable<bool> wait_until(Condition condition, clock::time_point deadline);
-  boost::asio::awaitable<hook_outcome> bounded(boost::asio::awaitable<void> hook,
-                                               clock::time_point deadline);
+  /// Runs make_hook()'s coroutine on the strand and waits for it until `deadline`; a hook still
+  /// running then is abandoned (finished == false). A hook that throws, even before its first
+  /// suspension, reports the exception.
+  boost::asio::awaitable<hook_outcome> bounded(
+      std::function<boost::asio::awaitable<void>()> make_hook, clock::time_point deadline);
 
   void fail(int code) noexcept;  // raises exit_code_ to service_failed / software
   shutdown_budget budget() const noexcept { return budget_; }

@@ -47,6 +47,7 @@ asio::awaitable<void> host::impl::shutdown() {
   const auto begin_phase = [&](shutdown_phase phase) {
     phase_ = phase;
     phase_began = clock::now();
+    spdlog::debug("{}: phase {}/6 {} begins", name, phase_number(phase), to_string(phase));
     notifier_.status(fmt::format("stopping: phase {}/6 {}", phase_number(phase), to_string(phase)));
   };
   const auto end_phase = [&](shutdown_phase phase, const std::string& detail = {}) {
@@ -75,7 +76,7 @@ asio::awaitable<void> host::impl::shutdown() {
       continue;
     entry.state = service_state::stopping;
     const auto began = clock::now();
-    auto outcome = co_await bounded(entry.service->stopping(), b.drain_end);
+    auto outcome = co_await bounded([&] { return entry.service->stopping(); }, b.drain_end);
     if (!outcome.finished) {
       overrun = true;
       spdlog::warn("{}: service '{}' stopping() still running after {}: abandoned", name,
@@ -164,7 +165,8 @@ asio::awaitable<void> host::impl::shutdown() {
                      entry.service->name(), millis(clock::now() - b.began));
       }
     }
-    auto outcome = co_await bounded(entry.service->stop(stop_source.token()), b.budget_end);
+    auto outcome =
+        co_await bounded([&] { return entry.service->stop(stop_source.token()); }, b.budget_end);
     if (!outcome.finished) {
       overrun = true;
       spdlog::warn("{}: service '{}' stop() still running after {}: abandoned", name,
@@ -183,7 +185,7 @@ asio::awaitable<void> host::impl::shutdown() {
     service_entry& entry = **it;
     if (entry.state != service_state::stopped)
       continue;
-    auto outcome = co_await bounded(entry.service->stopped(), b.budget_end);
+    auto outcome = co_await bounded([&] { return entry.service->stopped(); }, b.budget_end);
     if (!outcome.finished) {
       overrun = true;
       spdlog::warn("{}: service '{}' stopped() still running: abandoned", name,
