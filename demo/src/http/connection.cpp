@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: MIT
+#include "http/connection.hpp"
+
+#include <limits>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+
+#include <lifetime/asio.hpp>
+
+#include "csrf.hpp"
+#include "http/http_error.hpp"
+#include "http/request_context.hpp"
+#include "http/web_host.hpp"
+
+namespace lifetime::demo {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using boost::system::error_code;
+
+namespace {
+
+// The disconnect watch stops reading once this much is buffered (a client pipelining that much
+// waits for the server to catch up).
+constexpr std::size_t watch_buffer_limit = 64 * 1024;
+constexpr std::size_t watch_read_size = 4096;
+
+std::string_view sv(beast::string_view s) noexcept {
+  return {s.data(), s.size()};
+}
+
+std::string describe_peer(const asio::ip::tcp::socket& socket) {
+  error_code ec;
+  const auto ep = socket.remote_endpoint(ec);
+  if (ec)
+    return "-";
+  return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+}  // namespace
+
+connection::connection(asio::ip::tcp::socket socket, std::shared_ptr<web_host> host)
+    : socket_(std::move(socket)),
+      host_(std::move(host)),
+      timeout_(socket_.get_executor()),
+      peer_(describe_peer(socket_)),
+      watch_done_(socket_.get_executor()) {
+  host_->stats().connections_total.fetch_add(1, std::memory_order_relaxed);
+  host_->stats().connections_open.fetch_add(1, std::memory_order_relaxed);
+}
+
+connection::~connection() {
+  host_->remove_connection(this);
+  host_->stats().connections_open.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void connection::start() {
+  host_->add_connection(shared_from_this());
+  asio::co_spawn(
+      socket_.get_executor(),
+      [self = shared_from_this()]() -> asio::awaitable<void> { co_await self->run(); },
+      asio::detached);
+}
+
+void connection::close_if_idle() {
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->closing_ = true;
+    if (self->idle_)
+      self->close_now();
+  });
+}
+
+void connection::close() {
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close_now(); });
+}
+
+void connection::close_now() {
+  if (closed_)
+    return;
+  closed_ = true;
+  error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  timeout_.cancel();
+}
+
+void connection::arm_timeout(std::chrono::milliseconds after) {
+  const auto generation = ++timeout_generation_;
+  timeout_.expires_after(after);
+  timeout_.async_wait([self = shared_from_this(), generation](error_code ec) {
+    if (ec || generation != self->timeout_generation_)
+      return;
+    self->timed_out_ = true;
+    self->close_now();
+  });
+}
+
+void connection::disarm_timeout() {
+  ++timeout_generation_;
+  timeout_.cancel();
+}
+
+asio::awaitable<void> connection::run() {
+  try {
+    while (!closed_ && co_await serve_one()) {
+    }
+  } catch (const std::exception& e) {
+    spdlog::debug("connection {}: {}", peer_, e.what());
+  }
+  co_await stop_watch();
+  close_now();
+}
+
+asio::awaitable<connection::read_result> connection::read_header(bool first) {
+  const auto config = host_->config();
+  if (buffer_.size() == 0) {
+    // Idle: waiting for the first byte of a request. stop_accepting closes us here.
+    idle_ = true;
+    if (closing_)
+      co_return read_result::closed;
+    arm_timeout(first ? config->header_timeout : config->idle_timeout);
+    auto [ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                                            asio::as_tuple(asio::use_awaitable));
+    idle_ = false;
+    disarm_timeout();
+    if (ec || closed_)
+      co_return read_result::closed;
+  }
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(config->max_header_size));
+  parser_->body_limit(std::numeric_limits<std::uint64_t>::max());  // each route checks its own
+  arm_timeout(config->header_timeout);
+  auto [ec, n] = co_await http::async_read_header(socket_, buffer_, *parser_,
+                                                  asio::as_tuple(asio::use_awaitable));
+  disarm_timeout();
+  if (!ec)
+    co_return read_result::ok;
+  if (closed_)
+    co_return read_result::closed;
+  if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+    co_return read_result::too_large;
+  }
+  if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+      ec == asio::error::eof || ec == asio::error::connection_reset ||
+      ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) {
+    co_return read_result::closed;
+  }
+  co_return read_result::malformed;
+}
+
+asio::awaitable<bool> connection::serve_one() {
+  const server_environment& env = host_->environment();
+  if (env.stop_accepting.is_cancellation_requested())
+    closing_ = true;
+  if (closing_ && buffer_.size() == 0)
+    co_return false;
+
+  const auto result = co_await read_header(!served_any_);
+  if (result == read_result::closed)
+    co_return false;
+
+  const auto started = std::chrono::steady_clock::now();
+  auto& stats = host_->stats();
+  stats.requests_total.fetch_add(1, std::memory_order_relaxed);
+  served_any_ = true;
+
+  // Answers that need no handler: the request could not be read.
+  auto answer_early = [&](http::status status, std::string_view message,
+                          std::string_view what) -> asio::awaitable<void> {
+    http::response<http::string_body> res{status, 11};
+    res.set(http::field::server, "lifetime-demo");
+    res.set(http::field::content_type, "application/json");
+    boost::json::object body;
+    body["error"] = message;
+    res.body() = boost::json::serialize(body);
+    res.keep_alive(false);
+    res.prepare_payload();
+    arm_timeout(host_->config()->header_timeout);
+    [[maybe_unused]] auto [ec, n] =
+        co_await http::async_write(socket_, res, asio::as_tuple(asio::use_awaitable));
+    disarm_timeout();
+    stats.count_response(res.result_int());
+    spdlog::info("{} \"{}\" {} {}ms", peer_, what, res.result_int(),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - started)
+                     .count());
+  };
+  if (result == read_result::too_large) {
+    co_await answer_early(http::status::request_header_fields_too_large, "request header too large",
+                          "-");
+    co_return false;
+  }
+  if (result == read_result::malformed) {
+    co_await answer_early(http::status::bad_request, "malformed request", "-");
+    co_return false;
+  }
+
+  header_ = parser_->get().base();
+  request_keep_alive_ = parser_->keep_alive();
+  const std::string method(sv(header_.method_string()));
+  const std::string target(sv(header_.target()));
+  const std::string request_line = method + " " + target;
+  const auto url = boost::urls::parse_origin_form(target);
+  if (!url) {
+    co_await answer_early(http::status::bad_request, "malformed target", request_line);
+    co_return false;
+  }
+  std::vector<std::string> segments;
+  for (auto segment : url->segments())
+    segments.emplace_back(segment);
+  auto match = host_->routes().find(header_.method(), segments);
+
+  const auto config = host_->config();
+  const auto generation = host_->generation();
+
+  // The in-flight gate: closed once the host drains (phase 3 on).
+  std::optional<lifetime::gate::holder> holder;
+  if (env.in_flight != nullptr) {
+    holder = env.in_flight->try_enter();
+    if (!holder) {
+      closing_ = true;
+    }
+  }
+
+  // The request's token: one linked source, cancelled by the connection, the host, a restart or
+  // the deadline.
+  std::optional<cancellation_source> source;
+  cancellation_token token;
+  scoped_deadline deadline;
+  std::optional<std::chrono::milliseconds> timeout_param;
+  bool bad_timeout = false;
+  for (auto param : url->params()) {
+    if (param.key == "timeout") {
+      timeout_param = parse_duration(std::string_view(param.value));
+      bad_timeout = !timeout_param;
+    }
+  }
+  if (config->request_cancellation) {
+    auto when = no_deadline;
+    if (config->request_timeout.count() > 0)
+      when = started + config->request_timeout;
+    if (timeout_param)
+      when = std::min(when, started + *timeout_param);
+    source.emplace(cancellation_source::linked({env.cancel_in_flight, generation}, when));
+    token = source->token();
+    deadline = cancel_at_deadline(socket_.get_executor(), *source);
+    request_source_ = &*source;
+  }
+  request_generation_ = generation;
+
+  request_context ctx(*this, header_, *url, std::move(match.params), config, token);
+  stats.requests_in_flight.fetch_add(1, std::memory_order_relaxed);
+
+  cancellation_reason reason = cancellation_reason::none;
+  std::optional<http_error> error;
+  bool internal_error = false;
+  bool must_close = false;
+  body_complete_ = parser_->is_done();
+  try {
+    if (!holder && env.in_flight != nullptr) {
+      throw operation_cancelled(cancellation_reason::application_stopping);
+    }
+    if (bad_timeout)
+      throw http_error(400, "bad timeout (use e.g. 250ms, 2s)");
+    if (match.found == nullptr) {
+      if (match.path_exists)
+        throw http_error(405, "method not allowed");
+      throw http_error(404, "not found");
+    }
+    const route& r = *match.found;
+    if (r.needs_csrf) {
+      const auto session = ctx.session_id();
+      const auto header = header_[csrf_header_name];
+      if (!session || !host_->sessions().verify(*session, sv(header))) {
+        throw http_error(403, "missing or wrong antiforgery token");
+      }
+    }
+    if (!body_complete_) {
+      const auto length = parser_->content_length();
+      if (r.body == body_mode::buffered) {
+        if (length && *length > config->max_body_size) {
+          throw http_error(413, "request body too large", true);
+        }
+        http::request_parser<http::string_body> body_parser(std::move(*parser_));
+        body_parser.body_limit(config->max_body_size);
+        arm_timeout(config->header_timeout);
+        auto [ec, n] = co_await http::async_read(socket_, buffer_, body_parser,
+                                                 asio::as_tuple(asio::use_awaitable));
+        disarm_timeout();
+        if (ec == http::error::body_limit)
+          throw http_error(413, "request body too large", true);
+        if (ec)
+          throw operation_cancelled(cancellation_reason::client_disconnected);
+        ctx.body_ = std::move(body_parser.get().body());
+        body_complete_ = true;
+      } else {
+        if (length && *length > config->max_upload_size) {
+          throw http_error(413, "upload too large", true);
+        }
+        stream_parser_.emplace(std::move(*parser_));
+        stream_parser_->body_limit(config->max_upload_size);
+      }
+    }
+    if (body_complete_)
+      start_watch();
+    co_await r.handler(ctx);
+  } catch (const operation_cancelled& e) {
+    reason = e.reason();
+  } catch (const http_error& e) {
+    error = e;
+  } catch (const boost::system::system_error& e) {
+    if (token.is_cancellation_requested()) {
+      reason = token.reason();
+    } else if (peer_gone_ || ctx.stream_broken_ || closed_) {
+      reason = cancellation_reason::client_disconnected;
+    } else {
+      internal_error = true;
+      spdlog::error("{} {}: {}", peer_, request_line, e.what());
+    }
+  } catch (const std::exception& e) {
+    internal_error = true;
+    spdlog::error("{} {}: {}", peer_, request_line, e.what());
+  }
+  if (reason == cancellation_reason::client_disconnected)
+    peer_gone_ = true;
+
+  try {
+    if (reason != cancellation_reason::none) {
+      stats.count_aborted(reason);
+      if (ctx.headers_sent_) {
+        must_close = true;
+      } else if (reason == cancellation_reason::client_disconnected) {
+        ctx.status_ = 499;
+        must_close = true;
+      } else if (reason == cancellation_reason::deadline_exceeded) {
+        boost::json::object body;
+        body["error"] = "deadline exceeded";
+        body["reason"] = to_string(reason);
+        co_await ctx.send_json(http::status::gateway_timeout, body);
+      } else {
+        ctx.keep_alive_ = false;
+        ctx.add_header(http::field::retry_after, std::to_string(config->retry_after.count()));
+        boost::json::object body;
+        body["error"] = "service unavailable";
+        body["reason"] = to_string(reason);
+        co_await ctx.send_json(http::status::service_unavailable, body);
+      }
+    } else if (error) {
+      if (error->close())
+        ctx.keep_alive_ = false;
+      if (ctx.headers_sent_) {
+        must_close = true;
+      } else {
+        if (error->status() == 405)
+          ctx.add_header(http::field::allow, "GET, POST, PUT");
+        boost::json::object body;
+        body["error"] = error->what();
+        co_await ctx.send_json(static_cast<http::status>(error->status()), body);
+      }
+    } else if (internal_error) {
+      if (ctx.headers_sent_) {
+        must_close = true;
+      } else {
+        boost::json::object body;
+        body["error"] = "internal error";
+        co_await ctx.send_json(http::status::internal_server_error, body);
+      }
+    }
+  } catch (const std::exception&) {
+    must_close = true;
+  }
+
+  if (!body_complete_ && !(stream_parser_ && stream_parser_->is_done()))
+    must_close = true;
+  if (ctx.stream_broken_)
+    must_close = true;
+  co_await stop_watch();
+  request_source_ = nullptr;
+  deadline.disarm();
+  stream_parser_.reset();
+  stats.requests_in_flight.fetch_sub(1, std::memory_order_relaxed);
+  holder.reset();
+
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+  const unsigned status = ctx.status_ == 0 ? 499 : ctx.status_;
+  if (reason != cancellation_reason::none) {
+    spdlog::info("{} \"{}\" {} {}ms cancelled={}{}{}", peer_, request_line, status, elapsed.count(),
+                 to_string(reason), ctx.note_.empty() ? "" : " ", ctx.note_);
+  } else {
+    spdlog::info("{} \"{}\" {} {}ms{}{}", peer_, request_line, status, elapsed.count(),
+                 ctx.note_.empty() ? "" : " ", ctx.note_);
+  }
+  co_return !must_close && ctx.keep_alive_ && ctx.last_keep_alive_ && !peer_gone_ && !closed_;
+}
+
+bool connection::keep_alive_allowed() const noexcept {
+  return !closing_ && !closed_ && !peer_gone_ &&
+         !host_->environment().stopping.is_cancellation_requested() &&
+         !host_->environment().stop_accepting.is_cancellation_requested() &&
+         !request_generation_.is_cancellation_requested();
+}
+
+void connection::start_watch() {
+  watch_enabled_ = host_->config()->request_cancellation;
+  if (!watch_enabled_ || watch_pending_ || peer_gone_ || closed_)
+    return;
+  if (buffer_.size() >= watch_buffer_limit)
+    return;
+  watch_pending_ = true;
+  socket_.async_read_some(
+      buffer_.prepare(watch_read_size),
+      asio::bind_cancellation_slot(
+          watch_signal_.slot(),
+          [self = shared_from_this()](error_code ec, std::size_t n) { self->on_watch(ec, n); }));
+}
+
+void connection::on_watch(error_code ec, std::size_t n) {
+  watch_pending_ = false;
+  buffer_.commit(n);
+  if (ec && ec != asio::error::operation_aborted) {
+    // End of stream or reset: the client is gone.
+    peer_gone_ = true;
+    if (request_source_ != nullptr)
+      request_source_->cancel(cancellation_reason::client_disconnected);
+  }
+  if (watch_stopping_) {
+    watch_done_.cancel();
+    return;
+  }
+  if (!ec)
+    start_watch();
+}
+
+asio::awaitable<void> connection::stop_watch() {
+  if (!watch_pending_)
+    co_return;
+  watch_stopping_ = true;
+  watch_signal_.emit(asio::cancellation_type::terminal);
+  while (watch_pending_) {
+    watch_done_.expires_at(std::chrono::steady_clock::time_point::max());
+    co_await watch_done_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  watch_stopping_ = false;
+}
+
+}  // namespace lifetime::demo

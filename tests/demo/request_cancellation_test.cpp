@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: MIT
+// Request tokens end to end: client disconnect (FIN and RST), pipelining, deadlines, the host's
+// shutdown phases, and the protocol limits.
+#include "http/connection.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "http_client.hpp"
+#include "test_server.hpp"
+
+namespace lifetime::demo::test {
+namespace {
+
+constexpr const char* disconnected = "http_requests_aborted_total{reason=\"client_disconnected\"}";
+
+// Starts /api/work on a fresh client and waits until the server is inside the handler.
+std::unique_ptr<client> start_work(test_server& server, std::string_view query = "seconds=30") {
+  const double before = metric(server.port(), "demo_work_in_progress");
+  auto c = std::make_unique<client>(server.port());
+  c->send_request("GET", std::string("/api/work?") + std::string(query));
+  REQUIRE(eventually([&] { return metric(server.port(), "demo_work_in_progress") > before; }));
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("GET /hello answers 200 and keeps the connection alive") {
+  test_server server;
+  client c(server.port());
+  for (int i = 0; i < 3; ++i) {
+    c.send_request("GET", "/hello");
+    const auto r = c.read_response();
+    CHECK(r.status == 200);
+    CHECK(r.body == "hello\n");
+    CHECK_FALSE(r.closes());
+  }
+}
+
+TEST_CASE("a client that half-closes mid-/api/work cancels the work with client_disconnected") {
+  test_server server;
+  auto c = start_work(server);
+  const auto closed_at = std::chrono::steady_clock::now();
+  c->shutdown_write();
+  REQUIRE(eventually([&] { return metric(server.port(), disconnected) == 1; }));
+  const auto detected_after = std::chrono::steady_clock::now() - closed_at;
+  CHECK(detected_after < std::chrono::seconds(2));
+  CHECK(eventually([&] { return metric(server.port(), "demo_work_in_progress") == 0; }));
+  // Nothing was written: the server closes without a response.
+  CHECK(c->wait_closed());
+  CHECK(c->buffered().empty());
+}
+
+TEST_CASE("a client that resets its connection mid-/api/work cancels the work") {
+  test_server server;
+  auto c = start_work(server);
+  c->reset();
+  REQUIRE(eventually([&] { return metric(server.port(), disconnected) == 1; }));
+  CHECK(eventually([&] { return metric(server.port(), "demo_work_in_progress") == 0; }));
+  const double steps = metric(server.port(), "demo_work_steps_total");
+  // The work stopped: a further request's worth of time adds no step from the cancelled one.
+  CHECK(get(server.port(), "/api/work?seconds=0.2").status == 200);
+  CHECK(metric(server.port(), "demo_work_steps_total") - steps <= 5);
+}
+
+TEST_CASE("pipelined requests are answered in order and are not taken for a disconnect") {
+  test_server server;
+  client c(server.port());
+  c.send(
+      "GET /api/work?seconds=0.3 HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /api/work?seconds=0.1 HTTP/1.1\r\nHost: x\r\n\r\n");
+  const auto first = c.read_response();
+  const auto second = c.read_response();
+  const auto third = c.read_response();
+  CHECK(first.status == 200);
+  CHECK(first.body.find("\"seconds\":3E-1") != std::string::npos);
+  CHECK(second.body == "hello\n");
+  CHECK(third.status == 200);
+  CHECK(third.body.find("\"seconds\":1E-1") != std::string::npos);
+  CHECK(metric(server.port(), disconnected) == 0);
+}
+
+TEST_CASE("a request past its ?timeout= deadline answers 504 and counts deadline_exceeded") {
+  test_server server;
+  const auto started = std::chrono::steady_clock::now();
+  const auto r = get(server.port(), "/api/work?seconds=30&timeout=200ms");
+  CHECK(r.status == 504);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+  CHECK(metric(server.port(), "http_requests_aborted_total{reason=\"deadline_exceeded\"}") == 1);
+}
+
+TEST_CASE("--request-timeout caps every request's deadline") {
+  server_config config;
+  config.request_timeout = std::chrono::milliseconds(150);
+  test_server server(config);
+  CHECK(get(server.port(), "/api/work?seconds=30").status == 504);
+  CHECK(get(server.port(), "/api/work?seconds=30&timeout=1h").status == 504);
+}
+
+TEST_CASE("a malformed ?timeout= answers 400") {
+  test_server server;
+  CHECK(get(server.port(), "/api/work?seconds=1&timeout=soon").status == 400);
+}
+
+TEST_CASE("cancelling in-flight requests answers 503 with Retry-After and Connection: close") {
+  test_server server;
+  auto c = start_work(server);
+  server.cancel_in_flight.cancel(cancellation_reason::application_stopping);
+  const auto r = c->read_response();
+  CHECK(r.status == 503);
+  CHECK(r.header("retry-after") == "1");
+  CHECK(r.closes());
+  CHECK(r.body.find("application_stopping") != std::string::npos);
+  CHECK(c->wait_closed());
+  CHECK(metric(server.port(), "http_requests_aborted_total{reason=\"application_stopping\"}") == 1);
+}
+
+TEST_CASE("stop accepting closes idle keep-alive connections and the listener") {
+  test_server server;
+  client idle(server.port());
+  idle.send_request("GET", "/hello");
+  CHECK(idle.read_response().status == 200);
+  auto busy = start_work(server, "seconds=0.5");
+  server.stopping.cancel(cancellation_reason::application_stopping);
+  server.stop_accepting.cancel(cancellation_reason::application_stopping);
+  CHECK(idle.wait_closed());
+  // The busy connection finishes its request, told to close.
+  const auto r = busy->read_response();
+  CHECK(r.status == 200);
+  CHECK(r.closes());
+  CHECK(busy->wait_closed());
+  CHECK_THROWS(client(server.port()));
+}
+
+TEST_CASE("from the moment the stop begins /readyz answers 503 and responses close") {
+  test_server server;
+  CHECK(get(server.port(), "/readyz").status == 200);
+  client c(server.port());
+  c.send_request("GET", "/hello");
+  CHECK_FALSE(c.read_response().closes());
+  server.stopping.cancel(cancellation_reason::application_stopping);
+  c.send_request("GET", "/readyz");
+  const auto r = c.read_response();
+  CHECK(r.status == 503);
+  CHECK(r.closes());
+  CHECK(metric(server.port(), "lifetime_ready") == 0);
+}
+
+TEST_CASE("a header larger than the limit answers 431") {
+  test_server server;
+  client c(server.port());
+  c.send("GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(16 * 1024, 'a') + "\r\n\r\n");
+  CHECK(c.read_response().status == 431);
+}
+
+TEST_CASE("a body larger than the limit answers 413") {
+  test_server server;
+  const auto s = new_session(server.port());
+  auto headers = s.headers();
+  headers["Content-Length"] = std::to_string(1024 * 1024);
+  client c(server.port());
+  c.send_request("POST", "/api/operations?seconds=1", headers);
+  const auto r = c.read_response();
+  CHECK(r.status == 413);
+  CHECK(r.closes());
+}
+
+TEST_CASE("a malformed request answers 400") {
+  test_server server;
+  client c(server.port());
+  c.send("GET /hello HTTP/1.1\r\nHost x\r\n\r\n");
+  CHECK(c.read_response().status == 400);
+  client d(server.port());
+  d.send("GET /api/work?seconds=lots HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(d.read_response().status == 400);
+}
+
+TEST_CASE("a connection that sends no header within the header timeout is closed") {
+  server_config config;
+  config.header_timeout = std::chrono::milliseconds(200);
+  test_server server(config);
+  client c(server.port());
+  c.send("GET /hello HTTP/1.1\r\n");
+  CHECK(c.wait_closed());
+}
+
+TEST_CASE("with request cancellation off a disconnect goes unnoticed until the work ends") {
+  server_config config;
+  config.request_cancellation = false;
+  test_server server(config);
+  auto c = start_work(server, "seconds=0.3");
+  c->reset();
+  CHECK(eventually([&] { return metric(server.port(), "demo_work_in_progress") == 0; }));
+  // Every one of the 6 steps ran: nothing told the handler.
+  CHECK(metric(server.port(), "demo_work_steps_total") == 6);
+}
+
+}  // namespace lifetime::demo::test

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+// An in-process lifetime-demo web host on 127.0.0.1:<ephemeral port>, run by two io threads, with
+// the shutdown phases as sources the test cancels by hand (stopping, stop_accepting,
+// cancel_in_flight) and the in-flight gate the host would drain.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <lifetime/cancellation.hpp>
+#include <lifetime/gate.hpp>
+
+#include "http/server_config.hpp"
+#include "http/web_host.hpp"
+
+namespace lifetime::demo::test {
+
+/// A fresh, empty folder under the system temp folder, removed with the object.
+struct temp_dir {
+  temp_dir();
+  ~temp_dir();
+  std::filesystem::path path;
+};
+
+class test_server {
+ public:
+  /// Starts serving `config` (its listen address is replaced by 127.0.0.1:0; its storage folder
+  /// by a fresh temp folder unless set).
+  explicit test_server(server_config config = {}, unsigned threads = 2);
+  ~test_server();
+
+  unsigned short port() const { return port_; }
+  web_host& host() { return *host_; }
+  const std::filesystem::path& storage() const { return storage_.path; }
+  /// Replaces the configuration the next restart loads.
+  void set_next_config(server_config config);
+
+  lifetime::cancellation_source stopping;
+  lifetime::cancellation_source stop_accepting;
+  lifetime::cancellation_source cancel_in_flight;
+  lifetime::gate in_flight;
+
+ private:
+  temp_dir storage_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::shared_ptr<std::mutex> config_mutex_ = std::make_shared<std::mutex>();
+  std::shared_ptr<server_config> next_config_;
+  std::shared_ptr<web_host> host_;
+  std::vector<std::thread> threads_;
+  unsigned short port_ = 0;
+};
+
+}  // namespace lifetime::demo::test
