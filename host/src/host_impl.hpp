@@ -150,6 +150,7 @@ struct host::impl : std::enable_shared_from_this<host::impl> {
   std::atomic<bool> stop_begun_{false};
   shutdown_budget budget_{};
   std::atomic<bool> fast_{false};
+  std::atomic<bool> shutdown_work_over_{false};
   std::atomic<int> signal_count_{0};
   std::atomic<int> exit_code_{0};
   std::atomic<bool> reloading_{false};

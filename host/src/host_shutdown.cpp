@@ -67,8 +67,10 @@ asio::awaitable<void> host::impl::shutdown() {
   notifier_.stopping();
   lifetime_.begin_shutdown_work(b.drain_end);
   lifetime_.on_shutdown_work_done([weak = std::weak_ptr(self)] {
-    if (auto s = weak.lock())
+    if (auto s = weak.lock()) {
+      s->shutdown_work_over_ = true;  // done, or what remains was abandoned at its time box
       asio::post(s->strand_, [s] { s->wake(); });
+    }
   });
   for (auto it = services_.rbegin(); it != services_.rend(); ++it) {
     service_entry& entry = **it;
@@ -106,9 +108,7 @@ asio::awaitable<void> host::impl::shutdown() {
   // Phase 4: drain in-flight requests, leases and stopping callbacks.
   begin_phase(shutdown_phase::drain);
   const bool drained = co_await wait_until(
-      [this] {
-        return in_flight_.is_drained() && (fast_.load() || lifetime_.shutdown_work().done);
-      },
+      [this] { return in_flight_.is_drained() && (fast_.load() || shutdown_work_over_.load()); },
       b.drain_end);
   end_phase(shutdown_phase::drain,
             drained

@@ -351,3 +351,18 @@ TEST_CASE("the state dump names the phase, the in-flight count, the services and
   CHECK(dump.find("lease 'upload-42': holding") != std::string::npos);
   CHECK(dump.find("(max 1m)") != std::string::npos);
 }
+
+TEST_CASE(
+    "a lease that outlives its own time box is abandoned at the box, not at the budget, "
+    "and the exit code is 70",
+    "[host][sequence][threads]") {
+  asio::io_context io;
+  auto options = quiet_options();
+  options.shutdown_timeout = 20s;
+  host h(io, options);
+  auto lease = h.lifetime().delay_shutdown("slow-upload", 100ms);
+  auto stop = stop_when_started(h);
+  const auto began = std::chrono::steady_clock::now();
+  CHECK(run_to_exit(io, h) == 70);
+  CHECK(std::chrono::steady_clock::now() - began < 5s);
+}

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 // A piece of an application that the host starts and stops: a server, a worker, a nested host.
 //
-// The host calls the hooks as C++20 coroutines on its own strand (one at a time: a hook never
-// runs concurrently with another hook of any service, nor with the host's sequencing), in this
-// order relative to everything else:
+// The host calls the hooks as C++20 coroutines on its own strand, so no two hooks ever execute at
+// the same instant; the host awaits each hook before it calls the next one, except reload(),
+// which may interleave with the shutdown's hooks at their suspension points, and a hook
+// abandoned at its deadline, which may still be suspended while later hooks run. The order,
+// relative to everything else:
 //
 //   starting (every service, registration order)
 //   start    (every service, registration order; a background service's run() begins after it)
