@@ -159,8 +159,12 @@ def scale_shutdown(binary: str, count: int, threads: int | None, budget_s: float
         result["t0"] = t0
         result["rss"] = rss
         result["exit_code"] = demo.proc.wait(timeout=10) if result["exited"] else None
-        result["log"] = [line for line in demo.log().splitlines()
-                         if re.search(r"phase|drain|cancel|stopp|budget", line, re.I)][-12:]
+        log = Path(demo.log_path).read_text(errors="replace")
+        result["log"] = [line for line in log.splitlines()
+                         if '"GET ' not in line and re.search(r"phase|stopped in", line)]
+        m = re.search(r"phases:.*\bcancel (\d+)ms", log)
+        result["cancel_phase_ms"] = float(m.group(1)) if m else float("nan")
+        result["access_503"] = len(re.findall(r'" 503 \d+ms cancelled=application_stopping', log))
         return result
     finally:
         if crowd is not None:
@@ -198,7 +202,8 @@ def main() -> int:
         scale.append((n, ms(r["first"]), ms(r["last"]), cancel_ms, exit_ms, ok_clients, r))
         print(f"{n} in flight (RSS {r['rss'] / 2**20:.1f} MiB): first answer {ms(r['first']):.1f} ms, "
               f"last {ms(r['last']):.1f} ms, exit {exit_ms:.1f} ms (code {r['exit_code']}); "
-              f"outcomes {r['counts']}", flush=True)
+              f"outcomes {r['counts']}; access log: {r['access_503']} cancelled with "
+              f"application_stopping; cancel phase {r['cancel_phase_ms']:.0f} ms", flush=True)
         for line in r["log"]:
             print(f"    log: {line}")
 
@@ -212,14 +217,16 @@ def main() -> int:
           f"max {1000 * max(lag):.2f} ms ({len(lag)} runs) | ≤ 5 ms |")
     for n, first, last, cancel, exit_ms, ok_clients, r in scale:
         print(f"| {n:,} in flight, --shutdown-timeout {args.budget:g}s | answers {first:.0f}–{last:.0f} ms "
-              f"after SIGTERM (cancel spread {cancel:.1f} ms), exit {exit_ms:.0f} ms; "
-              f"{ok_clients}/{n} got 503 or a clean close | exit ≤ {budget_ms + 200:.0f} ms, all 503/close |")
+              f"after SIGTERM (spread {cancel:.1f} ms; server's cancel phase "
+              f"{r['cancel_phase_ms']:.0f} ms), exit {exit_ms:.0f} ms; "
+              f"{ok_clients}/{n} got 503 or a clean close, {r['access_503']} logged as cancelled "
+              f"| exit ≤ {budget_ms + 200:.0f} ms, all 503/close |")
     if len(scale) >= 2:
         n1, c1 = scale[0][0], scale[0][3]
         n2, c2 = scale[-1][0], scale[-1][3]
         if c1 > 0:
-            print(f"\ncancel spread grows {c2 / c1:.1f}x for {n2 / n1:.0f}x the requests "
-                  f"({'linear or better' if c2 / c1 <= 1.2 * n2 / n1 else 'WORSE than linear'})")
+            print(f"\ncancel spread (first to last 503) grows {c2 / c1:.1f}x for {n2 / n1:.0f}x the "
+                  f"requests ({'linear or better' if c2 / c1 <= 1.2 * n2 / n1 else 'WORSE than linear'})")
     return 0
 
 
