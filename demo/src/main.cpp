@@ -87,7 +87,13 @@ int main(int argc, char* argv[]) {
   auto host_options = opts.to_host_options();
   host_options.name = "lifetime-demo";
   host_options.threads = std::max(1u, opts.value<unsigned>("threads"));
-  lifetime::host::host host(host_options);
-  host.add_service<lifetime::demo::server_service>(host, [&opts] { return config_from(opts); });
-  return host.run();
+  try {
+    lifetime::host::host host(host_options);
+    host.add_service<lifetime::demo::server_service>(host, [&opts] { return config_from(opts); });
+    return host.run();
+  } catch (const std::exception& e) {
+    // The host's constructor rejects an inconsistent systemd environment.
+    std::cerr << "lifetime-demo: " << e.what() << "\n";
+    return static_cast<int>(lifetime::host::exit_code::config);
+  }
 }

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: MIT
+// The lifetime-demo binary under real signals: SIGTERM with work past the budget, the drain delay,
+// SIGHUP restarts, socket activation.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "demo_process.hpp"
+#include "http_client.hpp"
+
+namespace lifetime::demo::test {
+
+TEST_CASE("SIGTERM with work past the budget answers 503 with Retry-After and exits in time") {
+  demo_process demo({"--shutdown-timeout=1s"});
+  client c(demo.port());
+  c.send_request("GET", "/api/work?seconds=30");
+  REQUIRE(eventually([&] { return metric(demo.port(), "demo_work_in_progress") == 1; }));
+  const auto signalled = std::chrono::steady_clock::now();
+  demo.signal(SIGTERM);
+  const auto r = c.read_response();
+  CHECK(r.status == 503);
+  CHECK(r.header("retry-after") == "1");
+  CHECK(r.closes());
+  CHECK(r.body.find("application_stopping") != std::string::npos);
+  CHECK(demo.wait_exit(std::chrono::seconds(10)) == 0);
+  CHECK(std::chrono::steady_clock::now() - signalled < std::chrono::seconds(3));
+  CHECK(demo.output().find("\"GET /api/work?seconds=30\" 503") != std::string::npos);
+}
+
+TEST_CASE("during the drain delay /readyz answers 503 and responses carry Connection: close") {
+  demo_process demo({"--shutdown-timeout=5s", "--drain-delay=2s"});
+  client c(demo.port());
+  c.send_request("GET", "/readyz");
+  CHECK(c.read_response().status == 200);
+  demo.signal(SIGTERM);
+  REQUIRE(demo.wait_for_log("phase 1/6", std::chrono::seconds(5)));
+  c.send_request("GET", "/readyz");
+  const auto r = c.read_response();
+  CHECK(r.status == 503);
+  CHECK(r.closes());
+  // Still serving new connections during the delay.
+  CHECK(get(demo.port(), "/hello").status == 200);
+  CHECK(demo.wait_exit(std::chrono::seconds(10)) == 0);
+}
+
+TEST_CASE("SIGHUP restarts the web host: in-flight work gets 503 restart, serving goes on") {
+  demo_process demo({});
+  client c(demo.port());
+  c.send_request("GET", "/api/work?seconds=30");
+  REQUIRE(eventually([&] { return metric(demo.port(), "demo_work_in_progress") == 1; }));
+  demo.signal(SIGHUP);
+  const auto r = c.read_response();
+  CHECK(r.status == 503);
+  CHECK(r.body.find("\"reason\":\"restart\"") != std::string::npos);
+  CHECK(get(demo.port(), "/hello").status == 200);
+  CHECK(metric(demo.port(), "demo_web_host_restarts_total") == 1);
+  demo.signal(SIGTERM);
+  CHECK(demo.wait_exit(std::chrono::seconds(10)) == 0);
+}
+
+TEST_CASE("a socket-activated listening socket is adopted instead of binding") {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+  REQUIRE(::listen(fd, 16) == 0);
+  socklen_t length = sizeof(address);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  const auto port = ntohs(address.sin_port);
+  demo_process demo({}, fd);
+  ::close(fd);
+  CHECK(demo.port() == port);
+  CHECK(demo.output().find("from systemd") != std::string::npos);
+  CHECK(get(port, "/hello").status == 200);
+  demo.signal(SIGTERM);
+  CHECK(demo.wait_exit(std::chrono::seconds(10)) == 0);
+}
+
+TEST_CASE("--help documents the demo's options") {
+  FILE* help = ::popen((std::string(LIFETIME_DEMO_BINARY) + " --help").c_str(), "r");
+  REQUIRE(help != nullptr);
+  std::string text;
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof(buffer), help)) > 0;)
+    text.append(buffer, n);
+  CHECK(::pclose(help) == 0);
+  for (const char* option :
+       {"--listen", "--threads", "--storage-dir", "--admin-token", "--request-timeout",
+        "--request-cancellation", "--shutdown-timeout", "--drain-delay"}) {
+    INFO(option);
+    CHECK(text.find(option) != std::string::npos);
+  }
+}
+
+}  // namespace lifetime::demo::test
