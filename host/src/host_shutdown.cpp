@@ -118,9 +118,12 @@ asio::awaitable<void> host::impl::shutdown() {
   // Phase 5: cancel what remains.
   begin_phase(shutdown_phase::cancel);
   in_flight_cancel_.cancel(cancellation_reason::application_stopping);
-  const bool cancelled_drained =
-      co_await wait_until([this] { return in_flight_.is_drained(); }, b.cancel_end);
-  if (!cancelled_drained) {
+  // The lifetime's supervisor concludes the leases and callbacks at drain_end too: let it, so
+  // that the report below says what it decided.
+  co_await wait_until(
+      [this] { return in_flight_.is_drained() && (fast_ || shutdown_work_over_.load()); },
+      b.cancel_end);
+  if (!in_flight_.is_drained()) {
     overrun = true;
     spdlog::warn("{}: {} request(s) still in flight after cancellation: abandoned", name,
                  in_flight_.count());
@@ -134,8 +137,8 @@ asio::awaitable<void> host::impl::shutdown() {
                    item.name, millis(item.held));
     } else if (item.status == status::holding || item.status == status::running ||
                item.status == status::pending) {
-      spdlog::warn("{}: {} '{}' still {} after {}: abandoned ({})", name, kind, item.name,
-                   lifetime::to_string(item.status), millis(item.held),
+      spdlog::warn("{}: {} '{}' held shutdown for {} ({}): abandoned ({})", name, kind, item.name,
+                   millis(item.held), lifetime::to_string(item.status),
                    fast_ ? "fast stop" : "budget");
       if (!fast_)
         overrun = true;
