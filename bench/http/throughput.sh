@@ -86,7 +86,7 @@ wait_ready() {
 }
 
 # --- servers ------------------------------------------------------------------------------------
-declare -A url
+declare -A url pid_of
 names=()
 
 body="Hello, world!"$'\n'
@@ -103,6 +103,7 @@ if [[ -n $demo ]]; then
     wait_ready "$port" /hello || { cat "$work/demo-$mode.log" >&2; exit 1; }
     name=demo; [[ $mode == off ]] && name=demo-off
     url[$name]="http://127.0.0.1:$port/hello"
+    pid_of[$name]=$!
     names+=("$name")
   done
   body=$(curl -fs "${url[demo]}"; printf x)
@@ -129,6 +130,7 @@ if [[ -f $beast_src ]]; then
   pids+=($!)
   wait_ready "$port" /hello
   url[beast]="http://127.0.0.1:$port/hello"
+  pid_of[beast]=${pids[-1]}
   names+=(beast)
 else
   echo "throughput.sh: $beast_src missing (apt-get install libboost1.81-doc): Beast baseline skipped"
@@ -166,6 +168,7 @@ EOF
   pids+=($!)
   wait_ready "$port" /
   url[nginx]="http://127.0.0.1:$port/"
+  pid_of[nginx]=${pids[-1]}
   names+=(nginx)
 else
   echo "throughput.sh: nginx not installed (apt-get install nginx-light): ceiling skipped"
@@ -176,8 +179,22 @@ if ((${#names[@]} == 0)); then
   exit 0
 fi
 
+# CPU time (clock ticks, user + system) of a server process and its children (nginx workers).
+cpu_ticks() {
+  local total=0 pid
+  for pid in "$1" $(pgrep -P "$1" || true); do
+    if [[ -r /proc/$pid/stat ]]; then
+      # Fields after the command name (which may hold spaces): utime is 14th, stime 15th overall.
+      local rest
+      rest=$(sed 's/^.*) //' "/proc/$pid/stat")
+      total=$((total + $(awk '{print $12 + $13}' <<<"$rest")))
+    fi
+  done
+  echo "$total"
+}
+
 # --- rounds -------------------------------------------------------------------------------------
-# One line per measurement: round name requests_per_second socket_errors non_2xx
+# One line per measurement: round name requests_per_second socket_errors non_2xx cpu_us_per_request
 results=$work/results.txt
 : >"$results"
 echo "wrk -t$wrk_threads -c$connections -d${duration}s, $server_threads server thread(s), $rounds round(s), body $body_size bytes"
@@ -185,13 +202,18 @@ for ((round = 1; round <= rounds; ++round)); do
   count=${#names[@]}
   for ((k = 0; k < count; ++k)); do
     name=${names[$(((k + round - 1) % count))]}
+    ticks_before=$(cpu_ticks "${pid_of[$name]}")
     out=$(wrk -t"$wrk_threads" -c"$connections" -d"${duration}s" "${url[$name]}")
+    ticks_after=$(cpu_ticks "${pid_of[$name]}")
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+    requests=$(awk '/requests in/ {print $1}' <<<"$out")
+    cpu_us=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
+      'BEGIN { printf "%.3f", (n > 0 ? t * 1e6 / hz / n : 0) }')
     errors=$(awk '/Socket errors:/ {gsub(",", ""); print $4 + $6 + $8 + $10}' <<<"$out")
     non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
     [[ -n $rps ]] || { echo "wrk failed against $name:" >&2; echo "$out" >&2; exit 1; }
-    echo "$round $name $rps ${errors:-0} ${non2xx:-0}" >>"$results"
-    printf '  round %d %-9s %12.0f req/s\n' "$round" "$name" "$rps"
+    echo "$round $name $rps ${errors:-0} ${non2xx:-0} $cpu_us" >>"$results"
+    printf '  round %d %-9s %12.0f req/s %8.2f us CPU/request\n' "$round" "$name" "$rps" "$cpu_us"
   done
 done
 
@@ -200,13 +222,14 @@ python3 - "$results" <<'EOF'
 import statistics, sys
 rows = [line.split() for line in open(sys.argv[1])]
 by = {}
-for r, name, rps, errors, non2xx in rows:
-    by.setdefault(name, {})[int(r)] = (float(rps), int(errors), int(non2xx))
+for r, name, rps, errors, non2xx, cpu in rows:
+    by.setdefault(name, {})[int(r)] = (float(rps), int(errors), int(non2xx), float(cpu))
 names = list(by)
 rounds = sorted(next(iter(by.values())))
 
-def ratios(a, b):
-    return [by[a][r][0] / by[b][r][0] for r in rounds if r in by[a] and r in by[b]]
+def ratios(a, b, field=0):
+    return [by[a][r][field] / by[b][r][field] for r in rounds
+            if r in by[a] and r in by[b] and by[b][r][field] > 0]
 
 def fmt(values):
     if not values:
@@ -214,21 +237,29 @@ def fmt(values):
     return f"{statistics.median(values):.3f} ({min(values):.3f}–{max(values):.3f})"
 
 print()
-print("| server | median req/s | socket errors | non-2xx | ratio to Beast, median of rounds (min–max) |")
-print("|---|---:|---:|---:|---|")
+print("| server | median req/s | req/s ratio to Beast, median of rounds (min–max) | "
+      "server CPU µs/request | CPU/request ratio to Beast (min–max) | socket errors | non-2xx |")
+print("|---|---:|---|---:|---|---:|---:|")
 for name in names:
     med = statistics.median(v[0] for v in by[name].values())
+    cpu = statistics.median(v[3] for v in by[name].values())
     errs = sum(v[1] for v in by[name].values())
     bad = sum(v[2] for v in by[name].values())
     ratio = fmt(ratios(name, "beast")) if "beast" in by else "n/a"
-    print(f"| {name} | {med:,.0f} | {errs} | {bad} | {ratio} |")
+    cpu_ratio = fmt(ratios(name, "beast", 3)) if "beast" in by else "n/a"
+    print(f"| {name} | {med:,.0f} | {ratio} | {cpu:.2f} | {cpu_ratio} | {errs} | {bad} |")
 print()
 if "demo" in by and "beast" in by:
-    print(f"- lifetime-demo / Beast example: {fmt(ratios('demo', 'beast'))} (target >= 1.0)")
+    print(f"- lifetime-demo / Beast example, req/s: {fmt(ratios('demo', 'beast'))} (target >= 1.0); "
+          f"CPU per request: {fmt(ratios('demo', 'beast', 3))} (lower is better)")
 if "demo" in by and "demo-off" in by:
     costs = [1 - x for x in ratios("demo", "demo-off")]
-    print(f"- cost of request tokens and disconnect detection, 1 - on/off: "
-          f"{100 * statistics.median(costs):.1f} % (per round {', '.join(f'{100 * c:.1f}' for c in costs)}; target <= 3 %)")
+    cpu_costs = [x - 1 for x in ratios("demo", "demo-off", 3)]
+    print(f"- cost of request tokens and disconnect detection (target <= 3 %): "
+          f"req/s 1 - on/off {100 * statistics.median(costs):.1f} % "
+          f"(rounds {', '.join(f'{100 * c:.1f}' for c in costs)}); "
+          f"CPU per request on/off - 1 {100 * statistics.median(cpu_costs):.1f} % "
+          f"(rounds {', '.join(f'{100 * c:.1f}' for c in cpu_costs)})")
 if "nginx" in by and "demo" in by:
     print(f"- lifetime-demo / nginx (ceiling): {fmt(ratios('demo', 'nginx'))}")
 EOF
