@@ -76,6 +76,7 @@ TEST_CASE("the states go starting, started, stopping, stopped and the tokens fir
   CHECK(app.notify_started());
   CHECK_FALSE(app.notify_started());
   CHECK(app.state() == lifetime_state::started);
+  CHECK(app.started().reason() == cancellation_reason::requested);
   CHECK(app.stop_application(cancellation_reason::restart));
   CHECK(app.state() == lifetime_state::stopping);
   app.notify_stopped();
@@ -155,6 +156,26 @@ TEST_CASE("exactly one of many racing stop_application calls begins the stop", "
     REQUIRE(winners == 1);
     REQUIRE(fired == 1);
   }
+}
+
+TEST_CASE("stopping callbacks run one at a time") {
+  application_lifetime app;
+  std::atomic<int> running{0};
+  std::atomic<int> most{0};
+  for (int i = 0; i < 8; ++i) {
+    app.on_stopping("callback " + std::to_string(i), [&] {
+      const int now = running.fetch_add(1) + 1;
+      int seen = most.load();
+      while (now > seen && !most.compare_exchange_weak(seen, now)) {
+      }
+      std::this_thread::yield();
+      running.fetch_sub(1);
+    });
+  }
+  app.stop_application();
+  app.begin_shutdown_work(clock_type::now() + 20s);
+  CHECK(app.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience));
+  CHECK(most == 1);
 }
 
 TEST_CASE("stopping callbacks wait for begin_shutdown_work, then run newest first on a worker") {

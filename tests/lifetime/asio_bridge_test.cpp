@@ -13,11 +13,13 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
@@ -30,6 +32,73 @@ using lifetime::cancellation_reason;
 using lifetime::cancellation_source;
 using lifetime_test::patience;
 using namespace std::chrono_literals;
+
+namespace {
+
+// An operation that completes only when cancelled through its slot, and records on which thread
+// and with which type the cancellation was emitted.
+struct emission {
+  std::thread::id thread;
+  asio::cancellation_type type = asio::cancellation_type::none;
+};
+
+template <class CompletionToken>
+auto async_until_cancelled(asio::io_context& io, emission& seen, CompletionToken&& token) {
+  return asio::async_initiate<CompletionToken, void(error_code)>(
+      [&io, &seen](auto handler) {
+        using handler_type = decltype(handler);
+        auto slot = asio::get_associated_cancellation_slot(handler);
+        auto held = std::make_shared<std::optional<handler_type>>(std::move(handler));
+        slot.assign([held, &io, &seen](asio::cancellation_type type) {
+          seen = {std::this_thread::get_id(), type};
+          asio::post(io, [held] {
+            auto h = std::move(**held);
+            held->reset();
+            std::move(h)(error_code(asio::error::operation_aborted));
+          });
+        });
+      },
+      token);
+}
+
+}  // namespace
+
+TEST_CASE("the cancellation is emitted on the operation's executor, not the cancelling thread",
+          "[threads]") {
+  asio::io_context io;
+  cancellation_source source;
+  emission seen;
+  std::optional<error_code> result;
+  // No I/O object here: the handler's associated executor is the operation's executor.
+  async_until_cancelled(
+      io, seen,
+      lifetime::bind_cancellation(source.token(),
+                                  asio::bind_executor(io, [&](error_code ec) { result = ec; })));
+  std::thread canceller([&] { source.cancel(); });
+  canceller.join();
+  CHECK(seen.type == asio::cancellation_type::none);  // nothing emitted on the canceller
+  io.run_for(patience);
+  REQUIRE(result.has_value());
+  CHECK(*result == asio::error::operation_aborted);
+  CHECK(seen.thread == std::this_thread::get_id());
+  CHECK(seen.type == asio::cancellation_type::terminal);
+}
+
+TEST_CASE("bind_cancellation emits the cancellation type it was given") {
+  asio::io_context io;
+  cancellation_source source;
+  emission seen;
+  std::optional<error_code> result;
+  async_until_cancelled(
+      io, seen,
+      lifetime::bind_cancellation(source.token(),
+                                  asio::bind_executor(io, [&](error_code ec) { result = ec; }),
+                                  asio::cancellation_type::partial));
+  source.cancel();
+  io.run_for(patience);
+  REQUIRE(result.has_value());
+  CHECK(seen.type == asio::cancellation_type::partial);
+}
 
 TEST_CASE("a timer wait bound to a token is aborted when the token is cancelled on another thread",
           "[threads]") {

@@ -282,6 +282,24 @@ TEST_CASE("a callback that unregisters a later callback keeps it from running") 
   CHECK(older_runs == 0);
 }
 
+TEST_CASE("a callback may register, unregister and count on its own source: no lock is held") {
+  cancellation_source source;
+  const cancellation_token token = source.token();
+  int inline_runs = 0;
+  std::size_t count_inside = 99;
+  std::optional<cancellation_registration<std::function<void()>>> other;
+  other.emplace(token, [] {});
+  auto registration = token.register_callback([&] {
+    count_inside = lifetime::registration_count(token);
+    auto nested = token.register_callback([&] { ++inline_runs; });  // inline: already cancelled
+    other.reset();
+    (void)source.cancel();  // a nested cancel is a no-op
+  });
+  CHECK(source.cancel());
+  CHECK(inline_runs == 1);
+  CHECK(count_inside == 2);
+}
+
 TEST_CASE("a throwing callback reaches the handler and the other callbacks still run") {
   handler_scope scope;
   cancellation_source source;

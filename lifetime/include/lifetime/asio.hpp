@@ -18,7 +18,10 @@
 // cancellation is never emitted from the cancelling thread: it is posted to the operation's
 // executor (the handler's associated executor, else the I/O object's), which serialises it with
 // the operation. With a multi-threaded io_context, give the operation a strand as for any other
-// cancellation. `scoped_deadline` must be created and destroyed on its executor.
+// cancellation. An operation with neither executor (no I/O object, and a handler without an
+// associated executor) would get the system executor: bind its handler to the operation's
+// executor with asio::bind_executor. `scoped_deadline` must be created and destroyed on its
+// executor.
 //
 // @par Cost
 // One shared allocation per bound operation and one registration; one posted handler per
