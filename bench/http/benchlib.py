@@ -309,14 +309,24 @@ def wait_for(predicate, timeout: float, interval: float = 0.002, what: str = "co
 class Wrk:
     """wrk in the background for a steady load; None-safe when wrk is missing."""
 
-    def __init__(self, url: str, seconds: float, connections: int = 16, threads: int = 1):
+    def __init__(self, url: str, seconds: float, connections: int = 16, threads: int = 1,
+                 delay_ms: int = 0):
+        """`delay_ms` > 0: each connection waits that long before each request (wrk's delay()
+        hook), a steady load below saturation; 0: as fast as possible."""
         self.path = shutil.which("wrk")
         self.proc = None
+        self.script = None
         if self.path is None:
             return
-        self.proc = subprocess.Popen(
-            [self.path, f"-t{threads}", f"-c{connections}", f"-d{max(1, int(seconds + 0.999))}s",
-             url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        argv = [self.path, f"-t{threads}", f"-c{connections}",
+                f"-d{max(1, int(seconds + 0.999))}s"]
+        if delay_ms > 0:
+            fd, self.script = tempfile.mkstemp(prefix="lifetime-wrk-", suffix=".lua")
+            with os.fdopen(fd, "w") as f:
+                f.write(f"function delay()\n  return {int(delay_ms)}\nend\n")
+            argv += ["-s", self.script]
+        self.proc = subprocess.Popen(argv + [url], stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
 
     @property
     def available(self) -> bool:
@@ -327,6 +337,9 @@ class Wrk:
         if self.proc is None:
             return {}
         out, _ = self.proc.communicate()
+        if self.script is not None:
+            os.unlink(self.script)
+            self.script = None
         result: dict[str, float] = {"output": out}  # type: ignore[dict-item]
         m = re.search(r"Requests/sec:\s+([0-9.]+)", out)
         result["rps"] = float(m.group(1)) if m else float("nan")
