@@ -64,13 +64,10 @@
 #include <lifetime/host/exit_code.hpp>
 #include <lifetime/host/host_options.hpp>
 #include <lifetime/host/hosted_service.hpp>
+#include <lifetime/host/systemd/listen_fds.hpp>
+#include <lifetime/host/systemd/notifier.hpp>
 
 namespace lifetime::host {
-
-namespace systemd {
-struct listen_fd;
-class notifier;
-}  // namespace systemd
 
 class host {
  public:
