@@ -266,8 +266,21 @@ class Demo:
         if not ready:
             return None
         seen = time.monotonic()
-        self.proc.wait()
+        self.reap()
         return seen
+
+    def reap(self) -> None:
+        """Waits for the process and keeps its resource usage (self.rusage)."""
+        if self.proc.returncode is None:
+            _, status, self.rusage = os.wait4(self.pid, 0)
+            self.proc.returncode = os.waitstatus_to_exitcode(status)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time so far (10 ms resolution while running; exact once reaped)."""
+        if self.proc.returncode is not None and getattr(self, "rusage", None) is not None:
+            return self.rusage.ru_utime + self.rusage.ru_stime
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def signal(self, sig: int = signal.SIGTERM) -> float:
         t = time.monotonic()

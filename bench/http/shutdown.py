@@ -88,8 +88,9 @@ class Crowd:
             s.setblocking(False)
             self.socks.append(s)
 
-    def collect(self, pidfd: int, deadline: float) -> dict:
-        """Reads every connection to its end and watches the process exit."""
+    def collect(self, pidfd: int, deadline: float, on_first_answer=None) -> dict:
+        """Reads every connection to its end and watches the process exit. `on_first_answer` is
+        called once, when the first connection answers or closes."""
         ep = select.epoll()
         by_fd = {}
         data: dict[int, bytearray] = {}
@@ -109,6 +110,9 @@ class Crowd:
                     ep.unregister(pidfd)
                     continue
                 s = by_fd[fd]
+                if on_first_answer is not None:
+                    on_first_answer()
+                    on_first_answer = None
                 try:
                     while True:
                         chunk = s.recv(65536)
@@ -154,11 +158,22 @@ def scale_shutdown(binary: str, count: int, threads: int | None, budget_s: float
             lambda: benchlib.metric(demo.metrics(), "demo_work_in_progress") >= count,
             timeout=60, interval=0.01, what=f"{count} handlers to start")
         rss = demo.rss_bytes()
+        cpu0 = demo.cpu_seconds()
         t0 = demo.signal(signal.SIGTERM)
-        result = crowd.collect(demo.pidfd, t0 + budget_s + 10)
+        cpu_at_first = []
+        result = crowd.collect(demo.pidfd, t0 + budget_s + 10,
+                               on_first_answer=lambda: cpu_at_first.append(demo.cpu_seconds()))
         result["t0"] = t0
         result["rss"] = rss
-        result["exit_code"] = demo.proc.wait(timeout=10) if result["exited"] else None
+        if result["exited"]:
+            demo.reap()
+            result["exit_code"] = demo.proc.returncode
+            result["cpu"] = demo.cpu_seconds() - cpu0
+            # From the first answer on the server does little but cancel, answer and exit.
+            result["cancel_cpu"] = demo.cpu_seconds() - (cpu_at_first or [cpu0])[0]
+        else:
+            result["exit_code"] = None
+            result["cpu"] = result["cancel_cpu"] = float("nan")
         log = Path(demo.log_path).read_text(errors="replace")
         result["log"] = [line for line in log.splitlines()
                          if '"GET ' not in line and re.search(r"phase|stopped in", line)]
@@ -203,7 +218,8 @@ def main() -> int:
         print(f"{n} in flight (RSS {r['rss'] / 2**20:.1f} MiB): first answer {ms(r['first']):.1f} ms, "
               f"last {ms(r['last']):.1f} ms, exit {exit_ms:.1f} ms (code {r['exit_code']}); "
               f"outcomes {r['counts']}; access log: {r['access_503']} cancelled with "
-              f"application_stopping; cancel phase {r['cancel_phase_ms']:.0f} ms", flush=True)
+              f"application_stopping; cancel phase {r['cancel_phase_ms']:.0f} ms; server CPU from "
+              f"SIGTERM to exit {1000 * r['cpu']:.0f} ms", flush=True)
         for line in r["log"]:
             print(f"    log: {line}")
 
@@ -218,14 +234,20 @@ def main() -> int:
     for n, first, last, cancel, exit_ms, ok_clients, r in scale:
         print(f"| {n:,} in flight, --shutdown-timeout {args.budget:g}s | answers {first:.0f}–{last:.0f} ms "
               f"after SIGTERM (spread {cancel:.1f} ms; server's cancel phase "
-              f"{r['cancel_phase_ms']:.0f} ms), exit {exit_ms:.0f} ms; "
+              f"{r['cancel_phase_ms']:.0f} ms), exit {exit_ms:.0f} ms (code {r['exit_code']}); "
+              f"server CPU from the first answer to exit {1000 * r['cancel_cpu']:.0f} ms = "
+              f"{1e6 * r['cancel_cpu'] / n:.0f} µs/request; "
               f"{ok_clients}/{n} got 503 or a clean close, {r['access_503']} logged as cancelled "
               f"| exit ≤ {budget_ms + 200:.0f} ms, all 503/close |")
     if len(scale) >= 2:
-        n1, c1 = scale[0][0], scale[0][3]
-        n2, c2 = scale[-1][0], scale[-1][3]
+        n1, n2 = scale[0][0], scale[-1][0]
+        cpu1, cpu2 = scale[0][6]["cancel_cpu"], scale[-1][6]["cancel_cpu"]
+        if cpu1 > 0:
+            print(f"\nserver CPU from the first answer to exit grows {cpu2 / cpu1:.1f}x for {n2 / n1:.0f}x the "
+                  f"requests ({'linear or better' if cpu2 / cpu1 <= 1.2 * n2 / n1 else 'WORSE than linear'})")
+        c1, c2 = scale[0][3], scale[-1][3]
         if c1 > 0:
-            print(f"\ncancel spread (first to last 503) grows {c2 / c1:.1f}x for {n2 / n1:.0f}x the "
+            print(f"cancel spread (first to last 503) grows {c2 / c1:.1f}x for {n2 / n1:.0f}x the "
                   f"requests ({'linear or better' if c2 / c1 <= 1.2 * n2 / n1 else 'WORSE than linear'})")
     return 0
 
