@@ -253,7 +253,7 @@ asio::awaitable<bool> host::impl::start_services() {
     spdlog::error("{}: service '{}' failed in {}(): {}", options_.name, entry.service->name(), hook,
                   describe(error));
     notifier_.error_number(errno_of(error));
-    fail(to_int(exit_code::service_failed));
+    fail(exit_code_of(error));  // 1; 64 or 78 for a usage_error or config_error
     lifetime_.stop_application(cancellation_reason::requested);
   };
 

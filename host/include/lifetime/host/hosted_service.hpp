@@ -51,7 +51,8 @@ class hosted_service {
 
   /// Starts the service: bind sockets, open files. `token` fires if the stop begins during
   /// startup. Throwing is a startup failure: the error is logged with name(), systemd gets
-  /// ERRNO=, the services already started are stopped in reverse order and the host exits 1.
+  /// ERRNO=, the services already started are stopped in reverse order and the host exits 1
+  /// (64 for a usage_error, 78 for a config_error: a bad --listen address is a usage mistake).
   virtual boost::asio::awaitable<void> start(lifetime::cancellation_token token) {
     (void)token;
     co_return;
