@@ -136,8 +136,8 @@ TEST_CASE("stopping() callbacks run on the thread that called stop_application")
 }
 
 TEST_CASE("exactly one of many racing stop_application calls begins the stop", "[threads]") {
-  constexpr int rounds = lifetime_test::scaled(500);
-  for (int round = 0; round < rounds; ++round) {
+  lifetime_test::stress_rounds rounds(500);
+  while (rounds.next()) {
     application_lifetime app;
     std::atomic<int> winners{0};
     std::atomic<int> fired{0};

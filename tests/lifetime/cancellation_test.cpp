@@ -500,9 +500,9 @@ TEST_CASE("registration_count counts live registrations only") {
 }
 
 TEST_CASE("exactly one of many racing cancel calls returns true", "[threads]") {
-  constexpr int rounds = lifetime_test::scaled(1000);
   constexpr int threads = 4;
-  for (int round = 0; round < rounds; ++round) {
+  lifetime_test::stress_rounds rounds(1000);
+  while (rounds.next()) {
     cancellation_source source;
     std::atomic<int> winners{0};
     std::atomic<int> runs{0};
@@ -523,27 +523,39 @@ TEST_CASE("exactly one of many racing cancel calls returns true", "[threads]") {
   }
 }
 
+// The rounds below pair the test thread with a helper thread through a barrier. The test thread
+// decides whether another round runs and says so in `stop` before the round's first barrier.
+
 TEST_CASE("a registration racing cancel runs its callback exactly once, inline or by cancel",
           "[threads]") {
-  constexpr int rounds = lifetime_test::scaled(20000);
+  lifetime_test::stress_rounds rounds(20000);
   std::barrier sync(2);
+  std::atomic<bool> stop{false};
   std::optional<cancellation_source> source;
   std::atomic<int> runs{0};
   std::atomic<bool> inline_run{false};
   int inline_runs = 0;
   int cancel_runs = 0;
   std::thread canceller([&] {
-    for (int round = 0; round < rounds; ++round) {
+    for (;;) {
       sync.arrive_and_wait();  // source ready
+      if (stop)
+        return;
       source->cancel();
       sync.arrive_and_wait();  // round over
     }
   });
-  for (int round = 0; round < rounds; ++round) {
-    source.emplace();
-    runs = 0;
-    inline_run = false;
+  for (;;) {
+    const bool more = rounds.next();
+    if (more) {
+      source.emplace();
+      runs = 0;
+      inline_run = false;
+    }
+    stop = !more;
     sync.arrive_and_wait();
+    if (!more)
+      break;
     {
       const std::thread::id me = std::this_thread::get_id();
       auto registration = source->token().register_callback([&] {
@@ -551,33 +563,43 @@ TEST_CASE("a registration racing cancel runs its callback exactly once, inline o
         inline_run = std::this_thread::get_id() == me;
       });
       // Either the callback ran inline (nothing registered), or it is registered for cancel().
-      if (inline_run.load()) {
-        REQUIRE_FALSE(registration.is_registered());
-      }
+      const bool ran_inline = inline_run.load();
+      const bool registered = registration.is_registered();
       sync.arrive_and_wait();  // cancel() has returned
-      REQUIRE(runs == 1);
+      CHECK_FALSE((ran_inline && registered));
+      CHECK(runs == 1);
       (inline_run.load() ? inline_runs : cancel_runs)++;
     }
-    REQUIRE(lifetime::registration_count(source->token()) == 0);
+    CHECK(lifetime::registration_count(source->token()) == 0);
   }
   canceller.join();
-  CHECK(inline_runs + cancel_runs == rounds);
+  CHECK(inline_runs + cancel_runs == rounds.done());
 }
 
 TEST_CASE("a registration racing cancel with unregister: the callback runs fully or not at all",
           "[threads]") {
-  constexpr int rounds = lifetime_test::scaled(20000);
+  lifetime_test::stress_rounds rounds(20000);
   std::barrier sync(2);
+  std::atomic<bool> stop{false};
   std::optional<cancellation_source> source;
   std::thread canceller([&] {
-    for (int round = 0; round < rounds; ++round) {
+    for (;;) {
       sync.arrive_and_wait();
+      if (stop)
+        return;
       source->cancel();
       sync.arrive_and_wait();
     }
   });
   int ran = 0;
-  for (int round = 0; round < rounds; ++round) {
+  int half_way = 0;
+  for (;;) {
+    const bool more = rounds.next();
+    stop = !more;
+    if (!more) {
+      sync.arrive_and_wait();
+      break;
+    }
     source.emplace();
     // Heap state owned here and freed right after unregister(): ASan catches a late callback.
     auto probe = std::make_unique<std::atomic<int>>(0);
@@ -589,13 +611,15 @@ TEST_CASE("a registration racing cancel with unregister: the callback runs fully
     sync.arrive_and_wait();
     registration.reset();
     const int seen = probe->load();
-    REQUIRE((seen == 0 || seen == 2));  // never half-way: the destructor waited
+    if (seen != 0 && seen != 2)
+      ++half_way;  // the destructor returned while the callback was running
     ran += seen / 2;
     probe.reset();
     sync.arrive_and_wait();
   }
   canceller.join();
-  CHECK(ran <= rounds);
+  CHECK(half_way == 0);
+  CHECK(ran <= rounds.done());
 }
 
 TEST_CASE("registering and unregistering on many threads racing cancel: millions of times",
@@ -603,12 +627,13 @@ TEST_CASE("registering and unregistering on many threads racing cancel: millions
   // Each round: a fresh source; workers register and unregister as fast as they can while a
   // canceller cancels at a random point. Invariants per registration: its callback runs at most
   // once, never after unregister() returned, and exactly once (inline) when registered on a token
-  // already cancelled.
+  // already cancelled. Up to 2 workers * 4000 rounds * 500 = 4,000,000 registrations.
   constexpr int workers = 2;
-  constexpr int rounds = lifetime_test::scaled(4000);
-  constexpr int per_round = 500;  // 2 workers * 4000 rounds * 500 = 4,000,000 registrations
+  constexpr int per_round = 500;
+  lifetime_test::stress_rounds rounds(4000);
   std::optional<cancellation_source> source;
   std::barrier sync(workers + 1);
+  std::atomic<bool> stop{false};
   std::atomic<int> progress{0};
   std::atomic<int> violations{0};
   std::atomic<long> total{0};
@@ -620,8 +645,10 @@ TEST_CASE("registering and unregistering on many threads racing cancel: millions
 
   auto work = [&] {
     long local = 0;
-    for (int round = 0; round < rounds; ++round) {
+    for (;;) {
       sync.arrive_and_wait();
+      if (stop)
+        break;
       const cancellation_token token = source->token();
       for (int i = 0; i < per_round; ++i) {
         probe p;
@@ -650,7 +677,13 @@ TEST_CASE("registering and unregistering on many threads racing cancel: millions
     pool.emplace_back(work);
   std::mt19937 random(12345);
   std::uniform_int_distribution<int> when(0, workers * per_round);
-  for (int round = 0; round < rounds; ++round) {
+  for (;;) {
+    const bool more = rounds.next();
+    stop = !more;
+    if (!more) {
+      sync.arrive_and_wait();
+      break;
+    }
     source.emplace();
     progress = 0;
     const int cancel_at = when(random);
@@ -659,18 +692,18 @@ TEST_CASE("registering and unregistering on many threads racing cancel: millions
       std::this_thread::yield();
     source->cancel();
     sync.arrive_and_wait();
-    REQUIRE(lifetime::registration_count(source->token()) == 0);
+    CHECK(lifetime::registration_count(source->token()) == 0);
   }
   for (auto& thread : pool)
     thread.join();
   CHECK(violations == 0);
-  CHECK(total == long{workers} * rounds * per_round);
+  CHECK(total == long{workers} * rounds.done() * per_round);
 }
 
 TEST_CASE("tokens copied and dropped on many threads keep the state alive exactly as needed",
           "[threads]") {
-  constexpr int rounds = lifetime_test::scaled(1000);
-  for (int round = 0; round < rounds; ++round) {
+  lifetime_test::stress_rounds rounds(1000);
+  while (rounds.next()) {
     auto source = std::make_unique<cancellation_source>();
     const cancellation_token token = source->token();
     std::barrier start(3);

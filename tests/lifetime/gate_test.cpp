@@ -185,8 +185,8 @@ TEST_CASE("wait_until_drained wakes when the last holder leaves on another threa
 }
 
 TEST_CASE("a gate destroyed by its waiter right after draining is safe", "[threads]") {
-  constexpr int rounds = lifetime_test::scaled(5000);
-  for (int i = 0; i < rounds; ++i) {
+  lifetime_test::stress_rounds rounds(5000);
+  while (rounds.next()) {
     auto g = std::make_unique<gate>();
     auto h = g->enter();
     g->close();
@@ -198,9 +198,9 @@ TEST_CASE("a gate destroyed by its waiter right after draining is safe", "[threa
 }
 
 TEST_CASE("entering and leaving on many threads racing close drains exactly once", "[threads]") {
-  constexpr int rounds = lifetime_test::scaled(300);
   constexpr int workers = 2;
-  for (int round = 0; round < rounds; ++round) {
+  lifetime_test::stress_rounds rounds(300);
+  while (rounds.next()) {
     gate g;
     std::atomic<int> drained{0};
     g.on_drained([&] { drained.fetch_add(1); });

@@ -158,41 +158,53 @@ TEST_CASE("a linked child destroyed from a callback of the parent that is cancel
 TEST_CASE("a linked child destroyed on another thread while its parent cancels", "[threads]") {
   // The child's link may be running (the parent is cancelling it) while its last handle goes:
   // the destructor waits for the link, so the child's state is never freed under the parent.
-  constexpr int rounds = lifetime_test::scaled(20000);
+  lifetime_test::stress_rounds rounds(20000);
   std::barrier sync(2);
+  std::atomic<bool> stop{false};
   std::optional<cancellation_source> parent;
   std::optional<cancellation_source> child;
   std::atomic<int> child_callbacks{0};
   std::thread canceller([&] {
-    for (int round = 0; round < rounds; ++round) {
+    for (;;) {
       sync.arrive_and_wait();
+      if (stop)
+        return;
       parent->cancel(cancellation_reason::application_stopping);
       sync.arrive_and_wait();
     }
   });
-  for (int round = 0; round < rounds; ++round) {
+  for (;;) {
+    const bool more = rounds.next();
+    stop = !more;
+    if (!more) {
+      sync.arrive_and_wait();
+      break;
+    }
     parent.emplace();
     child.emplace(cancellation_source::linked({parent->token()}));
     auto registration = child->token().register_callback([&] { child_callbacks.fetch_add(1); });
     sync.arrive_and_wait();
     child.reset();
     sync.arrive_and_wait();
-    REQUIRE(lifetime::registration_count(parent->token()) == 0);
+    CHECK(lifetime::registration_count(parent->token()) == 0);
   }
   canceller.join();
-  CHECK(child_callbacks <= rounds);
+  CHECK(child_callbacks <= rounds.done());
 }
 
 TEST_CASE("children linked and dropped on many threads while the parent cancels", "[threads]") {
-  constexpr int rounds = lifetime_test::scaled(400);
   constexpr int workers = 2;
   constexpr int per_round = 500;
+  lifetime_test::stress_rounds rounds(400);
   std::optional<cancellation_source> parent;
   std::barrier sync(workers + 1);
+  std::atomic<bool> stop{false};
   std::atomic<int> violations{0};
   auto work = [&] {
-    for (int round = 0; round < rounds; ++round) {
+    for (;;) {
       sync.arrive_and_wait();
+      if (stop)
+        return;
       const cancellation_token parent_token = parent->token();
       for (int i = 0; i < per_round; ++i) {
         const bool parent_was_cancelled = parent_token.is_cancellation_requested();
@@ -206,12 +218,18 @@ TEST_CASE("children linked and dropped on many threads while the parent cancels"
   std::vector<std::thread> pool;
   for (int w = 0; w < workers; ++w)
     pool.emplace_back(work);
-  for (int round = 0; round < rounds; ++round) {
+  for (;;) {
+    const bool more = rounds.next();
+    stop = !more;
+    if (!more) {
+      sync.arrive_and_wait();
+      break;
+    }
     parent.emplace();
     sync.arrive_and_wait();
     parent->cancel();
     sync.arrive_and_wait();
-    REQUIRE(lifetime::registration_count(parent->token()) == 0);
+    CHECK(lifetime::registration_count(parent->token()) == 0);
   }
   for (auto& t : pool)
     t.join();

@@ -100,8 +100,8 @@ TEST_CASE("a lifetime token from a std::stop_token follows a stop requested on a
 }
 
 TEST_CASE("a bridge destroyed while the other side fires is safe", "[threads]") {
-  constexpr int rounds = lifetime_test::scaled(5000);
-  for (int i = 0; i < rounds; ++i) {
+  lifetime_test::stress_rounds rounds(5000);
+  while (rounds.next()) {
     cancellation_source source;
     auto bridge = std::make_unique<lifetime::std_stop_from_cancellation>(source.token());
     std::thread canceller([&] { source.cancel(); });

@@ -56,4 +56,32 @@ constexpr int scaled(int n) {
   return n / stress_divisor > 0 ? n / stress_divisor : 1;
 }
 
+/// Rounds of a stress loop, bounded by a count and by wall-clock time: on an idle machine the
+/// count decides; on a loaded one (CI runs sanitizer builds on two cores) the time does, so that
+/// a case stays short. At least `minimum` rounds always run.
+class stress_rounds {
+ public:
+  explicit stress_rounds(int rounds, std::chrono::milliseconds budget = std::chrono::seconds(2),
+                         int minimum = 20)
+      : rounds_(scaled(rounds)), minimum_(minimum), budget_(budget) {}
+
+  /// Whether to run one more round (and counts it).
+  bool next() {
+    if (done_ >= rounds_)
+      return false;
+    if (done_ >= minimum_ && std::chrono::steady_clock::now() - start_ > budget_)
+      return false;
+    ++done_;
+    return true;
+  }
+  int done() const { return done_; }
+
+ private:
+  int rounds_;
+  int minimum_;
+  std::chrono::milliseconds budget_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  int done_ = 0;
+};
+
 }  // namespace lifetime_test
