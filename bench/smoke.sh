@@ -48,7 +48,21 @@ google_benchmark_named() {
   google_benchmark "${found:-$build/bench/$name}"
 }
 
-step lifetime_token_bench google_benchmark_named lifetime_token_bench
+token_ratios() {
+  local found
+  found=$(find "$build" -type f -name lifetime_token_bench -perm -u+x 2>/dev/null | head -1)
+  if [[ -z $found ]]; then
+    echo "lifetime_token_bench: not built in $build: skipped"
+    return 0
+  fi
+  if [[ -f $here/token_ratios.py ]]; then
+    python3 "$here/token_ratios.py" --binary "$found" --repetitions 1 --min-time 0.01
+  else
+    google_benchmark "$found"
+  fi
+}
+
+step lifetime_token_bench token_ratios
 step lifetime_bookkeeping_bench google_benchmark_named lifetime_bookkeeping_bench
 
 demo=$build/demo/lifetime-demo
