@@ -219,6 +219,31 @@ void bm_request_linked_through_connection(benchmark::State& state) {
          lifetime::registration_count(connection_token));
 }
 
+// What lifetime-demo's connection does today: the request's source is linked to two long-lived
+// parents (the host's in-flight token and the web host's restart generation) and carries the
+// deadline; the connection's disconnect watch cancels that source directly instead of through a
+// third link.
+void bm_request_two_parents(benchmark::State& state) {
+  server_parents parents;
+  std::atomic<int> woken{0};
+  const auto request = [&] {
+    std::optional<lifetime::gate::holder> holder = parents.in_flight_gate.try_enter();
+    benchmark::DoNotOptimize(holder);
+    auto source = lifetime::cancellation_source::linked(
+        {parents.in_flight.token(), parents.restart.token()},
+        lifetime::deadline_clock::now() + std::chrono::seconds(30));
+    lifetime::cancellation_token token = source.token();
+    request_registration registration(token, wake_handler{&woken});
+    benchmark::DoNotOptimize(token.is_cancellation_requested());
+  };
+  request();
+  const counts before = snapshot();
+  for (auto _ : state)
+    request();
+  const counts after = snapshot();
+  report(state, before, after, request_object_bytes, parent_registrations(parents));
+}
+
 // A connection-per-request client: the connection's source (and its token) is new each time.
 void bm_request_with_new_connection(benchmark::State& state) {
   server_parents parents;
@@ -285,6 +310,7 @@ BENCHMARK(bm_request_bookkeeping<false>)->Name("request_bookkeeping/keep_alive")
 BENCHMARK(bm_request_bookkeeping<true>)->Name("request_bookkeeping/keep_alive_cancelled");
 BENCHMARK(bm_request_linked_through_connection)
     ->Name("request_bookkeeping/keep_alive_linked_through_connection");
+BENCHMARK(bm_request_two_parents)->Name("request_bookkeeping/keep_alive_two_parents");
 BENCHMARK(bm_request_with_new_connection)->Name("request_bookkeeping/new_connection");
 BENCHMARK(bm_plain_source)->Name("piece/source");
 BENCHMARK(bm_linked_source)->Name("piece/linked_source")->Arg(1)->Arg(3);
