@@ -350,13 +350,15 @@ TEST_CASE("a callback may unregister itself from inside without waiting for itse
 
 TEST_CASE("a callback may destroy its own registration from inside") {
   cancellation_source source;
-  std::optional<cancellation_registration<std::function<void()>>> self;
+  // On the heap, so that ASan sees any touch of the registration after it was destroyed.
+  std::unique_ptr<cancellation_registration<std::function<void()>>> self;
   auto marker = std::make_shared<int>(0);
   int after = 0;
   auto later = source.token().register_callback([&] { ++after; });  // older: runs after
-  self.emplace(source.token(), [&, marker] {
-    self.reset();  // destroys this very callback object; nothing touches it afterwards
-  });
+  self = std::make_unique<cancellation_registration<std::function<void()>>>(
+      source.token(), [&, marker] {
+        self.reset();  // destroys this very callback object; nothing touches it afterwards
+      });
   source.cancel();
   CHECK(after == 1);
   CHECK(marker.use_count() == 1);
