@@ -73,10 +73,17 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# Prints the body of GET $1; fails unless it answers 200.
+http_get() {
+  python3 -c 'import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=2) as r:
+    sys.stdout.buffer.write(r.read())' "$1" 2>/dev/null
+}
+
 # Waits until GET http://127.0.0.1:$1$2 answers 200, up to 10 s.
 wait_ready() {
   local deadline=$((SECONDS + 10))
-  until curl -fs -o /dev/null "http://127.0.0.1:$1$2"; do
+  until http_get "http://127.0.0.1:$1$2" >/dev/null; do
     if ((SECONDS > deadline)); then
       echo "throughput.sh: server on port $1 did not answer $2" >&2
       return 1
@@ -106,7 +113,7 @@ if [[ -n $demo ]]; then
     pid_of[$name]=$!
     names+=("$name")
   done
-  body=$(curl -fs "${url[demo]}"; printf x)
+  body=$(http_get "${url[demo]}"; printf x)
   body=${body%x}
 else
   echo "throughput.sh: no lifetime-demo binary (build/*/demo/lifetime-demo or --demo): measuring the peers only"
