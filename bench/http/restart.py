@@ -117,8 +117,8 @@ def main() -> int:
     print()
     print("| measurement | result |")
     print("|---|---|")
-    print(f"| restarts under load | {restarts} (wrk -c{args.load_connections} on /hello + a "
-          f"new-connection prober) |")
+    load = f"wrk -c{args.load_connections} on /hello + " if result else ""
+    print(f"| restarts under load | {restarts} ({load}a new-connection prober) |")
     if result:
         print(f"| wrk: requests, socket errors, non-2xx | {result['requests']:.0f}, "
               f"{result['socket_errors']:.0f}, {result['non_2xx']:.0f} |")
