@@ -15,7 +15,8 @@
 //
 // @par Named stopping callbacks
 // - When: once, after stopping() fired, when the driver calls begin_shutdown_work(); a callback
-//   registered later than that starts at once.
+//   registered later than that starts at once (even if the rest of the shutdown work was done);
+//   one registered after the budget is spent never runs and is reported as an overrun.
 // - Where: on a worker thread owned by the lifetime, one at a time, newest first — never on the
 //   thread that called stop_application(), so a callback that blocks cannot hold up the signal
 //   handler, the event loop or the shutdown sequence.
