@@ -2,10 +2,11 @@
 // Background operations: work that outlives the request that started it.
 //
 // POST /api/operations starts one; it runs in 100 ms steps on its own strand until done or
-// cancelled. Its token is linked to the web host's generation (fires with `restart`), to the
-// host's in-flight cancellation (`application_stopping`) and to its own source (/cancel:
-// `requested`). Each operation belongs to the session that started it: lookups by another session
-// find nothing, exactly as for an unknown id. Ids are 128-bit random.
+// cancelled. The handler links its token to the web host's generation (fires with `restart`), to
+// the application's stopping token (`application_stopping`, from the first moment of the stop)
+// and it has its own source (/cancel: `requested`). Each operation belongs to the session that
+// started it: lookups by another session find nothing, exactly as for an unknown id. Ids are
+// 128-bit random.
 //
 // @par Thread safety
 // Every member of operation_registry and operation may be called from any thread. An operation's

@@ -120,11 +120,11 @@ TEST_CASE("a cancelled operation's event stream reports the reason") {
   (void)text;
 }
 
-TEST_CASE("operations are cancelled when the application stops") {
+TEST_CASE("operations are cancelled from the first moment of the stop") {
   test_server server;
   const auto s = new_session(server.port());
   const auto id = start_operation(server.port(), s, "30");
-  server.cancel_in_flight.cancel(cancellation_reason::application_stopping);
+  server.stopping.cancel(cancellation_reason::application_stopping);
   CHECK(eventually([&] { return state_of(server.port(), s, id) == "cancelled"; }));
   const auto r = request(server.port(), "GET", "/api/operations/" + id, s.headers());
   CHECK(boost::json::parse(r.body).at("reason").as_string() == "application_stopping");

@@ -36,6 +36,20 @@ TEST_CASE("GET /hello answers 200 and keeps the connection alive") {
   }
 }
 
+TEST_CASE("GET / serves the self-contained web page") {
+  test_server server;
+  const auto r = get(server.port(), "/");
+  CHECK(r.status == 200);
+  CHECK(r.header("content-type") == "text/html; charset=utf-8");
+  CHECK(r.body.find("<title>lifetime-demo</title>") != std::string::npos);
+  CHECK(r.body.find("AbortController") != std::string::npos);
+  CHECK(r.body.find("EventSource") != std::string::npos);
+  // No external assets.
+  CHECK(r.body.find("src=\"http") == std::string::npos);
+  CHECK(r.body.find("href=\"http") == std::string::npos);
+  CHECK(get(server.port(), "/nothing-here").status == 404);
+}
+
 TEST_CASE("a client that half-closes mid-/api/work cancels the work with client_disconnected") {
   test_server server;
   auto c = start_work(server);

@@ -337,6 +337,9 @@ asio::awaitable<bool> connection::serve_one() {
   if (reason == cancellation_reason::client_disconnected)
     peer_gone_ = true;
 
+  // A body left unread cannot be skipped: whatever answers says Connection: close.
+  if (!body_complete_ && !(stream_parser_ && stream_parser_->is_done()))
+    ctx.keep_alive_ = false;
   try {
     if (reason != cancellation_reason::none) {
       stats.count_aborted(reason);

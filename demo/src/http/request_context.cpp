@@ -111,7 +111,7 @@ asio::awaitable<void> request_context::send_json(http::status status,
   co_await send(make_response(status, boost::json::serialize(body), "application/json"));
 }
 
-asio::awaitable<void> request_context::begin_events() {
+asio::awaitable<void> request_context::begin_events(std::chrono::milliseconds retry) {
   if (headers_sent_)
     throw std::logic_error("response already sent");
   http::response<http::empty_body> res{http::status::ok, header_.version()};
@@ -135,6 +135,19 @@ asio::awaitable<void> request_context::begin_events() {
     stream_broken_ = true;
     token_.throw_if_cancellation_requested();
     throw boost::system::system_error(ec);
+  }
+  if (retry.count() > 0) {
+    const std::string text = "retry: " + std::to_string(retry.count()) + "\n\n";
+    conn_.arm_timeout(config_->header_timeout);
+    auto [wec, wn] =
+        co_await asio::async_write(conn_.socket_, http::make_chunk(asio::buffer(text)),
+                                   bind_cancellation(token_, asio::as_tuple(asio::use_awaitable)));
+    conn_.disarm_timeout();
+    if (wec) {
+      stream_broken_ = true;
+      token_.throw_if_cancellation_requested();
+      throw boost::system::system_error(wec);
+    }
   }
 }
 

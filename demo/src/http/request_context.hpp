@@ -78,8 +78,10 @@ class request_context {
   boost::asio::awaitable<void> send(response res);
   boost::asio::awaitable<void> send_json(boost::beast::http::status status,
                                          const boost::json::value& body);
-  /// Starts a text/event-stream response (chunked).
-  boost::asio::awaitable<void> begin_events();
+  /// Starts a text/event-stream response (chunked). A `retry` tells EventSource how soon to
+  /// reconnect if the stream breaks.
+  boost::asio::awaitable<void> begin_events(
+      std::chrono::milliseconds retry = std::chrono::milliseconds(0));
   /// One event; the write is bound to the token. @throws operation_cancelled / system_error.
   boost::asio::awaitable<void> send_event(std::string_view event, std::string_view data);
   /// Ends the stream (last chunk).

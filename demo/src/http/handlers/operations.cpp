@@ -17,6 +17,8 @@ namespace {
 
 // How often an event stream looks at its operation.
 constexpr auto events_poll = 100ms;
+// How soon EventSource reconnects after a broken stream (a restart breaks every stream).
+constexpr auto events_retry = 500ms;
 
 std::string required_session(const request_context& ctx) {
   auto session = ctx.session_id();
@@ -50,7 +52,10 @@ result start_operation(request_context& ctx) {
   const double seconds = seconds_param(ctx);
   const std::string session = *ctx.session_id();  // the router checked the antiforgery token
   auto& host = ctx.host();
-  const cancellation_token parents[] = {host.generation(), host.environment().cancel_in_flight};
+  // Cancelled by a restart, by the stop (from its first moment: operations are not requests and
+  // do not hold the drain), or by /cancel.
+  const cancellation_token parents[] = {host.generation(), host.environment().stopping,
+                                        host.environment().cancel_in_flight};
   auto op = host.operations().try_start(
       host.get_executor(), session,
       std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000)), parents,
@@ -71,7 +76,7 @@ result get_operation(request_context& ctx) {
 
 result operation_events(request_context& ctx) {
   auto op = owned_operation(ctx);
-  co_await ctx.begin_events();
+  co_await ctx.begin_events(events_retry);
   std::uint64_t seen = ~std::uint64_t{0};
   for (;;) {
     const auto version = op->version();
