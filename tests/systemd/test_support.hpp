@@ -282,6 +282,49 @@ inline std::string read_all(int fd, clock::time_point deadline) {
   }
 }
 
+/// Sends `request` on a new connection to 127.0.0.1:`port` and reads the answer until the server
+/// closes the connection (send "Connection: close"). `ec` is the connect error, if any.
+inline std::string exchange(std::uint16_t port, std::string_view request, std::error_code& ec,
+                            std::chrono::milliseconds timeout = 10s) {
+  auto fd = connect_tcp(port, ec);
+  if (ec)
+    return {};
+  std::size_t sent = 0;
+  while (sent < request.size()) {
+    const ssize_t n = ::send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      ec.assign(errno, std::system_category());
+      return {};
+    }
+    sent += static_cast<std::size_t>(n);
+  }
+  return read_all(fd.get(), clock::now() + timeout);
+}
+
+/// "GET <target> HTTP/1.1" with Connection: close.
+inline std::string http_get_request(std::string_view target) {
+  return "GET " + std::string(target) + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+}
+
+/// The status code of an HTTP/1.1 response, or 0 if there is none.
+inline int http_status(std::string_view response) {
+  if (response.size() < 12 || response.substr(0, 9) != "HTTP/1.1 ")
+    return 0;
+  return std::atoi(std::string(response.substr(9, 3)).c_str());
+}
+
+/// The local port of a bound socket.
+inline std::uint16_t local_port(int fd) {
+  sockaddr_in address{};
+  socklen_t length = sizeof address;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) < 0) {
+    throw_errno("getsockname");
+  }
+  return ntohs(address.sin_port);
+}
+
 /// A child process started the way a service manager starts a service.
 class child_process {
  public:

@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: MIT
+// The real lifetime-demo under the systemd protocols, with this test as the service manager:
+// the notification sequence of start, reload, watchdog and a stop that drains a slow request;
+// socket activation by systemd-socket-activate; and a restart through the fd store that refuses
+// no connection.
+#include <catch2/catch.hpp>
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "lifetime/host/systemd/listen_fds.hpp"
+#include "lifetime/host/systemd/parse.hpp"
+#include "test_support.hpp"
+
+using namespace lifetime::test::systemd;
+namespace systemd = lifetime::host::systemd;
+
+namespace {
+
+std::uint64_t monotonic_usec() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000u +
+         static_cast<std::uint64_t>(ts.tv_nsec) / 1000u;
+}
+
+bool starts_with(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
+// Reads a service's notifications, keeping WATCHDOG=1 (with arrival times) and STATUS= apart
+// from the state changes a test asserts in order.
+class notification_log {
+ public:
+  explicit notification_log(notify_receiver& receiver) : receiver_(receiver) {}
+
+  // The next notification that is neither WATCHDOG=1 nor STATUS=..., within `timeout`.
+  notification next_state(std::chrono::milliseconds timeout = 20s) {
+    const auto deadline = clock::now() + timeout;
+    while (true) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+      auto message = receiver_.receive(std::max(left, std::chrono::milliseconds(0)));
+      if (!message)
+        FAIL("no notification within the timeout; statuses so far: " << statuses());
+      if (message->text == "WATCHDOG=1") {
+        pings_.push_back(clock::now());
+      } else if (starts_with(message->text, "STATUS=")) {
+        statuses_.push_back(message->text.substr(7));
+      } else {
+        all_.push_back(message->text);
+        return std::move(*message);
+      }
+    }
+  }
+
+  // Reads until at least `count` watchdog pings have arrived.
+  void wait_for_pings(std::size_t count, std::chrono::milliseconds timeout = 20s) {
+    const auto deadline = clock::now() + timeout;
+    while (pings_.size() < count) {
+      auto message = receiver_.receive(std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::max(deadline - clock::now(), clock::duration::zero())));
+      REQUIRE(message);
+      if (message->text == "WATCHDOG=1") {
+        pings_.push_back(clock::now());
+      } else if (starts_with(message->text, "STATUS=")) {
+        statuses_.push_back(message->text.substr(7));
+      } else {
+        all_.push_back(message->text);
+        unexpected_.push_back(message->text);
+      }
+    }
+  }
+
+  const std::vector<clock::time_point>& pings() const { return pings_; }
+  void clear_pings() { pings_.clear(); }
+  // Files what is already queued, so that later arrival times are send times.
+  void drain_queued() {
+    while (auto message = receiver_.receive_now()) {
+      if (message->text == "WATCHDOG=1") {
+        pings_.push_back(clock::now());
+      } else if (starts_with(message->text, "STATUS=")) {
+        statuses_.push_back(message->text.substr(7));
+      } else {
+        all_.push_back(message->text);
+        unexpected_.push_back(message->text);
+      }
+    }
+  }
+  const std::vector<std::string>& unexpected() const { return unexpected_; }
+  std::string statuses() const {
+    std::string joined;
+    for (const auto& s : statuses_)
+      joined += "[" + s + "] ";
+    return joined;
+  }
+  bool saw_status(std::string_view prefix) const {
+    for (const auto& s : statuses_) {
+      if (starts_with(s, prefix))
+        return true;
+    }
+    return false;
+  }
+
+ private:
+  notify_receiver& receiver_;
+  std::vector<clock::time_point> pings_;
+  std::vector<std::string> statuses_;
+  std::vector<std::string> all_;
+  std::vector<std::string> unexpected_;
+};
+
+child_process start_demo(const temp_dir& dir, std::vector<std::string> env,
+                         std::vector<int> listen_fds = {}) {
+  child_process::options options;
+  options.argv = {LIFETIME_DEMO_BINARY,
+                  "--listen",
+                  "127.0.0.1:0",
+                  "--storage-dir",
+                  (dir.path() / "uploads").string(),
+                  "--shutdown-timeout",
+                  "10s"};
+  options.env = std::move(env);
+  if (!listen_fds.empty()) {
+    options.listen_fds = std::move(listen_fds);
+    options.set_listen_pid = true;
+    options.env.push_back("LISTEN_FDS=" + std::to_string(options.listen_fds.size()));
+    options.env.push_back("LISTEN_FDNAMES=http");
+  }
+  return child_process::spawn(std::move(options));
+}
+
+// Polls GET /metrics until `line` appears (the event a test waits for), or the deadline.
+bool wait_for_metric(std::uint16_t port, std::string_view line, std::chrono::milliseconds timeout) {
+  const auto deadline = clock::now() + timeout;
+  while (clock::now() < deadline) {
+    std::error_code ec;
+    const auto response = exchange(port, http_get_request("/metrics"), ec);
+    if (!ec && response.find(line) != std::string::npos)
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("lifetime-demo notifies start, reload, watchdog pings and a stop that drains slowly",
+          "[systemd][demo]") {
+  const bool abstract = GENERATE(false, true);
+  INFO((abstract ? "abstract NOTIFY_SOCKET" : "path NOTIFY_SOCKET"));
+  temp_dir dir;
+  auto receiver = abstract ? notify_receiver::at_abstract("lifetime-test/" + random_suffix())
+                           : notify_receiver::at_path(dir.path() / "notify");
+  // WATCHDOG_USEC=1s: the host pings every 500 ms from its event loop.
+  auto demo = start_demo(dir, {"NOTIFY_SOCKET=" + receiver.address(), "WATCHDOG_USEC=1000000"});
+  notification_log log(receiver);
+
+  // Start: the listening socket goes to the fd store, then READY=1.
+  auto store = log.next_state();
+  REQUIRE(store.text == "FDSTORE=1\nFDNAME=http");
+  REQUIRE(store.fds.size() == 1);
+  std::error_code ec;
+  systemd::check_listening_stream_socket(store.fds[0].get(), ec);
+  CHECK_FALSE(ec);
+  const auto port = local_port(store.fds[0].get());
+  CHECK(log.next_state().text == "READY=1");
+  CHECK(http_status(exchange(port, http_get_request("/hello"), ec)) == 200);
+
+  // Reload: RELOADING=1 with the monotonic time of the reload, then READY=1 again.
+  const auto before_reload = monotonic_usec();
+  demo.signal(SIGHUP);
+  const auto reloading = log.next_state().text;
+  REQUIRE(starts_with(reloading, "RELOADING=1\nMONOTONIC_USEC="));
+  const auto stamp = systemd::parse_unsigned(std::string_view(reloading).substr(27));
+  REQUIRE(stamp);
+  CHECK(*stamp >= before_reload);
+  CHECK(*stamp <= monotonic_usec());
+  CHECK(log.next_state().text == "READY=1");
+
+  // Watchdog: pings measured while this test does nothing but receive them; no gap reaches
+  // WATCHDOG_USEC, and they are not a busy loop either.
+  log.drain_queued();
+  log.clear_pings();
+  log.wait_for_pings(4);
+  CHECK(log.unexpected().empty());
+  const auto& pings = log.pings();
+  for (std::size_t i = 1; i < pings.size(); ++i)
+    CHECK(pings[i] - pings[i - 1] < 1s);
+  CHECK(pings.back() - pings.front() > 600ms);  // three intervals of 500 ms
+
+  // Stop with a slow request in flight: STOPPING=1, EXTEND_TIMEOUT_USEC= while the drain
+  // progresses (at most budget + margin), the request completes, exit 0.
+  std::string work_response;
+  std::thread work([&] {
+    std::error_code work_ec;
+    work_response = exchange(port, http_get_request("/api/work?seconds=1.5"), work_ec, 20s);
+  });
+  REQUIRE(wait_for_metric(port, "demo_work_in_progress 1", 10s));
+  demo.signal(SIGTERM);
+  int extensions = 0;
+  bool stopping = false;
+  while (true) {
+    auto message = receiver.receive(20s);
+    REQUIRE(message);
+    if (message->text == "STOPPING=1") {
+      stopping = true;
+    } else if (starts_with(message->text, "EXTEND_TIMEOUT_USEC=")) {
+      const auto usec = systemd::parse_unsigned(std::string_view(message->text).substr(20));
+      REQUIRE(usec);
+      CHECK(*usec > 0u);
+      CHECK(*usec <= 15'000'000u);  // 10 s budget + the host's margin
+      ++extensions;
+    } else if (starts_with(message->text, "STATUS=stopped")) {
+      break;
+    } else {
+      CHECK((message->text == "WATCHDOG=1" || starts_with(message->text, "STATUS=")));
+    }
+  }
+  work.join();
+  CHECK(stopping);
+  CHECK(extensions >= 2);  // one when the stop begins, another a second later, still draining
+  CHECK(http_status(work_response) == 200);
+  CHECK(demo.wait_exit_code() == 0);
+}
+
+TEST_CASE("lifetime-demo started by systemd-socket-activate serves on the passed socket",
+          "[systemd][demo][activation]") {
+  temp_dir dir;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const auto port = free_port();
+    const auto address = "127.0.0.1:" + std::to_string(port);
+    child_process::options options;
+    // --listen names the same port: binding it would fail, so serving proves the passed socket
+    // was used.
+    options.argv = {LIFETIME_SYSTEMD_SOCKET_ACTIVATE,
+                    "-l",
+                    address,
+                    "--fdname=http",
+                    LIFETIME_DEMO_BINARY,
+                    "--listen",
+                    address,
+                    "--storage-dir",
+                    (dir.path() / "uploads").string()};
+    auto activated = child_process::spawn(std::move(options));
+    if (!activated.wait_for_output("Listening on " + address)) {
+      CHECK(activated.wait_exit_code() != 0);
+      continue;
+    }
+    std::error_code ec;
+    const auto response = exchange(port, http_get_request("/hello"), ec);
+    REQUIRE_FALSE(ec);
+    CHECK(http_status(response) == 200);
+    CHECK(activated.wait_for_output("started"));
+    activated.signal(SIGTERM);
+    CHECK(activated.wait_exit_code() == 0);
+    return;
+  }
+  FAIL("systemd-socket-activate could not bind a free port in 3 attempts");
+}
+
+TEST_CASE("lifetime-demo restarted with its socket from the fd store refuses no connection",
+          "[systemd][demo][fdstore][threads]") {
+  temp_dir dir;
+  auto receiver = notify_receiver::at_path(dir.path() / "notify");
+  const std::vector<std::string> env = {"NOTIFY_SOCKET=" + receiver.address()};
+  auto first = start_demo(dir, env);
+  notification_log log(receiver);
+  auto store = log.next_state();
+  REQUIRE(store.text == "FDSTORE=1\nFDNAME=http");
+  REQUIRE(store.fds.size() == 1);
+  const auto port = local_port(store.fds[0].get());
+  REQUIRE(log.next_state().text == "READY=1");
+
+  std::mutex mutex;
+  std::condition_variable changed;
+  int ok = 0;
+  std::vector<std::string> refused;
+  std::vector<std::string> other_failures;       // while the first process was stopping
+  std::vector<std::string> failures_after_exit;  // once it had exited: none allowed
+  bool first_exited = false;
+  bool stop = false;
+  std::thread client([&] {
+    while (true) {
+      {
+        std::lock_guard lock(mutex);
+        if (stop)
+          return;
+      }
+      std::error_code ec;
+      const auto response = exchange(port, http_get_request("/hello"), ec);
+      {
+        std::lock_guard lock(mutex);
+        if (ec == std::errc::connection_refused) {
+          refused.push_back(ec.message());
+        } else if (ec || http_status(response) != 200) {
+          (first_exited ? failures_after_exit : other_failures)
+              .push_back(ec ? ec.message() : "response: " + response.substr(0, 80));
+        } else {
+          ++ok;
+        }
+      }
+      changed.notify_all();
+    }
+  });
+  auto wait_for_ok = [&](int count) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, 20s, [&] { return ok >= count; });
+  };
+
+  CHECK(wait_for_ok(20));
+  first.signal(SIGTERM);
+  CHECK(first.wait_exit_code() == 0);
+  int served_before_restart = 0;
+  {
+    std::lock_guard lock(mutex);
+    served_before_restart = ok;
+    first_exited = true;
+  }
+  // The stored socket goes to the new process, as systemd passes it after a restart.
+  auto second = start_demo(dir, env, {store.fds[0].get()});
+  bool ready = false;
+  while (!ready) {
+    auto message = receiver.receive(20s);
+    REQUIRE(message);
+    ready = message->text == "READY=1";
+  }
+  CHECK(wait_for_ok(served_before_restart + 20));
+  {
+    std::lock_guard lock(mutex);
+    stop = true;
+  }
+  client.join();
+  second.signal(SIGTERM);
+  CHECK(second.wait_exit_code() == 0);
+
+  std::string failures;
+  for (const auto& f : refused)
+    failures += "refused: " + f + "\n";
+  for (const auto& f : other_failures)
+    failures += "while stopping: " + f + "\n";
+  for (const auto& f : failures_after_exit)
+    failures += "after the exit: " + f + "\n";
+  INFO(failures);
+  // The fd store's promise: while the socket is handed from one process to the next, the kernel
+  // queues connections and refuses none, and the next process answers every one of them.
+  CHECK(refused.empty());
+  CHECK(failures_after_exit.empty());
+  // The stopping process itself may turn away a connection it accepted just before it stopped
+  // accepting: closed before the request is read (no byte of a response), or answered 503 (the
+  // stop began). Both tell an HTTP client to retry; anything else would be a broken drain.
+  for (const auto& f : other_failures) {
+    CHECK((f == "response: " || starts_with(f, "response: HTTP/1.1 503 ")));
+  }
+  if (!other_failures.empty()) {
+    WARN(other_failures.size() << " connection(s) accepted by the stopping process were turned "
+                                  "away (closed unread or 503)");
+  }
+}
