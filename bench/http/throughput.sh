@@ -4,6 +4,7 @@
 #
 #   bench/http/throughput.sh [--quick] [--demo PATH] [--rounds N] [--duration SECONDS]
 #                            [--connections N] [--wrk-threads N] [--server-threads N]
+#                            [--compare PATH]
 #
 # Servers, all on 127.0.0.1, all with the same number of server threads:
 #   demo      lifetime-demo, GET /hello
@@ -11,6 +12,7 @@
 #   beast     Boost.Beast's own example http_server_async (Debian's libboost1.81-doc), built here
 #             with g++ -O2, serving a file with the same body as the demo's /hello
 #   nginx     nginx `return 200` with the same body: the ceiling
+#   compare   with --compare PATH: another lifetime-demo binary (a patched build), same options
 # Each round runs wrk once against every server, in an order that rotates from round to round;
 # the table reports the median of the per-round ratios, because single runs on a small shared
 # machine vary a lot. Missing wrk, nginx or the Beast example source: said and skipped (the
@@ -26,17 +28,19 @@ connections=64
 wrk_threads=1
 server_threads=1
 demo=${LIFETIME_DEMO-auto}
+compare=
 quick=0
 while (($#)); do
   case $1 in
     --quick) quick=1 ;;
     --demo) demo=$2; shift ;;
+    --compare) compare=$2; shift ;;
     --rounds) rounds=$2; shift ;;
     --duration) duration=$2; shift ;;
     --connections) connections=$2; shift ;;
     --wrk-threads) wrk_threads=$2; shift ;;
     --server-threads) server_threads=$2; shift ;;
-    -h|--help) sed -n '3,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '3,20p' "$0"; exit 0 ;;
     *) echo "throughput.sh: unknown argument $1" >&2; exit 64 ;;
   esac
   shift
@@ -98,17 +102,21 @@ names=()
 
 body="Hello, world!"$'\n'
 if [[ -n $demo ]]; then
-  for mode in on off; do
+  modes=(on off)
+  [[ -n $compare ]] && modes+=(compare)
+  for mode in "${modes[@]}"; do
     port=$(free_port)
     args=(--listen "127.0.0.1:$port" --threads "$server_threads" --storage-dir "$work/storage-$mode"
           --log-level warn)
     [[ $mode == off ]] && args+=(--request-cancellation=off)
     # shellcheck disable=SC2206
     args+=(${LIFETIME_DEMO_ARGS:-})
-    "$demo" "${args[@]}" >"$work/demo-$mode.log" 2>&1 &
+    binary=$demo
+    [[ $mode == compare ]] && binary=$compare
+    "$binary" "${args[@]}" >"$work/demo-$mode.log" 2>&1 &
     pids+=($!)
     wait_ready "$port" /hello || { cat "$work/demo-$mode.log" >&2; exit 1; }
-    name=demo; [[ $mode == off ]] && name=demo-off
+    name=demo; [[ $mode == off ]] && name=demo-off; [[ $mode == compare ]] && name=compare
     url[$name]="http://127.0.0.1:$port/hello"
     pid_of[$name]=$!
     names+=("$name")
@@ -267,6 +275,13 @@ if "demo" in by and "demo-off" in by:
           f"(rounds {', '.join(f'{100 * c:.1f}' for c in costs)}); "
           f"CPU per request on/off - 1 {100 * statistics.median(cpu_costs):.1f} % "
           f"(rounds {', '.join(f'{100 * c:.1f}' for c in cpu_costs)})")
+if "compare" in by and "demo" in by:
+    print(f"- --compare build / lifetime-demo: req/s {fmt(ratios('compare', 'demo'))}, "
+          f"CPU per request {fmt(ratios('compare', 'demo', 3))}")
+if "compare" in by and "demo-off" in by:
+    cpu_costs = [x - 1 for x in ratios("compare", "demo-off", 3)]
+    print(f"- --compare build, CPU per request / --request-cancellation=off - 1: "
+          f"{100 * statistics.median(cpu_costs):.1f} % (rounds {', '.join(f'{100 * c:.1f}' for c in cpu_costs)})")
 if "nginx" in by and "demo" in by:
     print(f"- lifetime-demo / nginx (ceiling): {fmt(ratios('demo', 'nginx'))}")
 EOF
