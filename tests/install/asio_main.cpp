@@ -14,8 +14,8 @@ int main() {
   lifetime::cancellation_source source;
   boost::asio::steady_timer timer(io, std::chrono::hours(1));
   std::optional<boost::system::error_code> result;
-  timer.async_wait(lifetime::bind_cancellation(
-      source.token(), [&](boost::system::error_code ec) { result = ec; }));
+  timer.async_wait(lifetime::bind_cancellation(source.token(),
+                                               [&](boost::system::error_code ec) { result = ec; }));
   auto deadline = lifetime::cancel_after(io.get_executor(), source, std::chrono::milliseconds(1));
   io.run_for(std::chrono::seconds(10));
   const bool ok = result == boost::asio::error::operation_aborted &&

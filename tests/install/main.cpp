@@ -23,8 +23,8 @@ int main() {
   app.notify_started();
   app.stop_application();
   app.begin_shutdown_work(std::chrono::steady_clock::now() + std::chrono::seconds(5));
-  const bool done = app.wait_for_shutdown_work(std::chrono::steady_clock::now() +
-                                               std::chrono::seconds(5));
+  const bool done =
+      app.wait_for_shutdown_work(std::chrono::steady_clock::now() + std::chrono::seconds(5));
   in_flight.close();
   holder.reset();
 
