@@ -12,13 +12,31 @@
 
 namespace lifetime::demo::test {
 
-demo_process::demo_process(std::vector<std::string> args, int listen_fd) {
+namespace {
+std::vector<std::string> with_listen(std::vector<std::string> args, int listen_fd) {
   bool has_listen = false;
   for (const auto& a : args)
     has_listen = has_listen || a.starts_with("--listen");
   if (!has_listen && listen_fd < 0)
     args.push_back("--listen=127.0.0.1:0");
+  return args;
+}
+}  // namespace
+
+demo_process::demo_process(std::vector<std::string> args, int listen_fd) {
+  args = with_listen(std::move(args), listen_fd);
   args.insert(args.begin(), LIFETIME_DEMO_BINARY);
+  launch(std::move(args), listen_fd);
+}
+
+demo_process::demo_process(std::string shell_prefix, std::vector<std::string> args) {
+  args = with_listen(std::move(args), -1);
+  args.insert(args.begin(), LIFETIME_DEMO_BINARY);
+  args.insert(args.begin(), {"/bin/sh", "-c", shell_prefix});
+  launch(std::move(args), -1);
+}
+
+void demo_process::launch(std::vector<std::string> args, int listen_fd) {
   std::vector<char*> argv;
   for (auto& a : args)
     argv.push_back(a.data());

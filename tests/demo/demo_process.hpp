@@ -16,6 +16,8 @@ class demo_process {
   /// the "serving http://...:PORT/" line. `listen_fd` ≥ 0 is passed as systemd socket activation
   /// (fd 3, LISTEN_FDS=1, LISTEN_FDNAMES=http).
   explicit demo_process(std::vector<std::string> args, int listen_fd = -1);
+  /// As above, run through `sh -c '<shell_prefix> "$0" "$@"'` (e.g. to mount something first).
+  demo_process(std::string shell_prefix, std::vector<std::string> args);
   ~demo_process();
   demo_process(const demo_process&) = delete;
   demo_process& operator=(const demo_process&) = delete;
@@ -32,6 +34,7 @@ class demo_process {
 
  private:
   bool read_some(std::chrono::steady_clock::time_point deadline);
+  void launch(std::vector<std::string> argv, int listen_fd);
 
   int pid_ = -1;
   int out_ = -1;

@@ -7,6 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
+
 #include <catch2/catch.hpp>
 
 #include "demo_process.hpp"
@@ -78,6 +81,29 @@ TEST_CASE("a socket-activated listening socket is adopted instead of binding") {
   CHECK(demo.port() == port);
   CHECK(demo.output().find("from systemd") != std::string::npos);
   CHECK(get(port, "/hello").status == 200);
+  demo.signal(SIGTERM);
+  CHECK(demo.wait_exit(std::chrono::seconds(10)) == 0);
+}
+
+TEST_CASE("an upload that fills the disk answers 507 and leaves nothing") {
+  // A 256 KiB tmpfs in a private mount namespace stands for a full disk. Needs CAP_SYS_ADMIN.
+  if (std::system("unshare -m sh -c 'mount -t tmpfs -o size=64k tmpfs /mnt' 2>/dev/null") != 0) {
+    WARN("skipped: cannot mount a tmpfs in a private mount namespace here");
+    return;
+  }
+  const std::string dir = "/tmp/lifetime-demo-enospc";
+  std::filesystem::create_directories(dir);
+  // sh -c '<script>' binary args...: the script mounts, then execs "$0" "$@".
+  demo_process demo("exec unshare -m sh -c 'mount -t tmpfs -o size=256k tmpfs " + dir +
+                        " && exec \"$0\" \"$@\"' \"$0\" \"$@\"",
+                    {"--storage-dir=" + dir});
+  const auto s = new_session(demo.port());
+  const auto r =
+      request(demo.port(), "PUT", "/api/uploads/big.bin", s.headers(), std::string(1 << 20, 'f'));
+  CHECK(r.status == 507);
+  CHECK(metric(demo.port(), "demo_uploads_aborted_total") == 1);
+  // Space is back: the temporary file is gone, so a small upload fits.
+  CHECK(request(demo.port(), "PUT", "/api/uploads/small.bin", s.headers(), "ok").status == 201);
   demo.signal(SIGTERM);
   CHECK(demo.wait_exit(std::chrono::seconds(10)) == 0);
 }
