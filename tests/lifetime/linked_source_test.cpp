@@ -235,3 +235,22 @@ TEST_CASE("children linked and dropped on many threads while the parent cancels"
     t.join();
   CHECK(violations == 0);
 }
+
+TEST_CASE("a parent whose handles are all gone lives on until its linked child lets go") {
+  auto parent = std::make_unique<cancellation_source>();
+  auto child = cancellation_source::linked({parent->token()});
+  parent.reset();  // the parent state is kept by the child's link, never cancelled
+  CHECK_FALSE(child.is_cancellation_requested());
+  CHECK(child.token().can_be_cancelled());
+  child = cancellation_source();  // unlinks, and frees the parent's state (ASan checks)
+}
+
+TEST_CASE("a parent cancelled and dropped leaves its linked child cancelled") {
+  cancellation_source child;
+  {
+    cancellation_source parent;
+    child = cancellation_source::linked({parent.token()});
+    parent.cancel(cancellation_reason::restart);
+  }
+  CHECK(child.reason() == cancellation_reason::restart);
+}
