@@ -366,3 +366,16 @@ TEST_CASE(
   CHECK(run_to_exit(io, h) == 70);
   CHECK(std::chrono::steady_clock::now() - began < 5s);
 }
+
+TEST_CASE("a nested host whose background service throws stops the outer host with exit code 1",
+          "[host][sequence][threads]") {
+  asio::io_context io;
+  host outer(io, quiet_options("outer"));
+  journal log;
+  outer.add_service<recording_service>("outer-a", log, outer.lifetime());
+  auto& nested = outer.add_service<lifetime::host::nested_host>(outer, quiet_options("inner"));
+  nested.inner().add_service<recording_worker>(log, true);
+  CHECK(run_to_exit(io, outer) == 1);
+  CHECK(nested.exit_code() == 1);
+  CHECK(log.back() == "outer-a.stopped");
+}

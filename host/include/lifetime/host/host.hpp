@@ -114,6 +114,8 @@ class host {
   void link_parent(lifetime::cancellation_token parent);
   /// Nesting: stop when `parent` begins stopping, and hold it with a shutdown lease named after
   /// this host until this host has fully stopped, so the parent reports stopped only after it.
+  /// Start this host (start()) too: until it stops, the lease holds the parent's drain (never
+  /// past the parent's budget).
   void link_parent(lifetime::application_lifetime& parent);
 
   /// Owning mode: starts, blocks until fully stopped, returns the exit code (exit_code.hpp).
