@@ -27,8 +27,8 @@ class Skip(Exception):
 
 
 def find_demo(explicit: str | None = None) -> str:
-    """lifetime-demo: --demo, $LIFETIME_DEMO, or the newest build/*/demo/lifetime-demo (searched
-    only when $LIFETIME_DEMO is unset)."""
+    """lifetime-demo: --demo, $LIFETIME_DEMO, or the newest optimised (Release or RelWithDebInfo,
+    no sanitizer) build/*/demo/lifetime-demo, searched only when $LIFETIME_DEMO is unset."""
     for candidate in (explicit, os.environ.get("LIFETIME_DEMO")):
         if candidate:
             if not os.access(candidate, os.X_OK):
@@ -40,7 +40,24 @@ def find_demo(explicit: str | None = None) -> str:
                    key=os.path.getmtime, reverse=True)
     if not found:
         raise Skip("no lifetime-demo binary (build/*/demo/lifetime-demo, --demo or $LIFETIME_DEMO)")
-    return found[0]
+    optimised = [f for f in found if is_optimised_build(Path(f).parents[1])]
+    chosen = (optimised or found)[0]
+    if not optimised:
+        print(f"warning: no optimised build of lifetime-demo found; using {chosen}",
+              file=sys.stderr, flush=True)
+    return chosen
+
+
+def is_optimised_build(build_dir: Path) -> bool:
+    """A Release or RelWithDebInfo build without sanitizers, from its CMakeCache.txt."""
+    try:
+        cache = (build_dir / "CMakeCache.txt").read_text(errors="replace")
+    except OSError:
+        return False
+    build_type = re.search(r"^CMAKE_BUILD_TYPE:\w+=(.*)$", cache, re.M)
+    flags = re.search(r"^CMAKE_CXX_FLAGS:\w+=(.*)$", cache, re.M)
+    return (build_type is not None and build_type.group(1) in ("Release", "RelWithDebInfo")
+            and (flags is None or "-fsanitize" not in flags.group(1)))
 
 
 def free_port() -> int:

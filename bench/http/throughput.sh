@@ -57,8 +57,14 @@ if ! command -v wrk >/dev/null; then
 fi
 
 if [[ $demo == auto ]]; then
-  demo=$(ls -t "$repo"/build/*/demo/lifetime-demo 2>/dev/null | head -1 || true)
+  # The newest optimised build (Release or RelWithDebInfo, no sanitizer), else the newest.
+  demo=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import benchlib
+try:
+    print(benchlib.find_demo())
+except benchlib.Skip:
+    pass' "$here")
 fi
+[[ -n $demo ]] && echo "lifetime-demo: $demo"
 if [[ -n $demo && ! -x $demo ]]; then
   echo "throughput.sh: $demo is not an executable" >&2
   exit 66
