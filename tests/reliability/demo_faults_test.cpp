@@ -178,7 +178,8 @@ TEST_CASE(
   while (clock_type::now() - began < 6s &&
          std::count(cut.begin(), cut.end(), true) < static_cast<long>(slow.size())) {
     const auto tick_end = clock_type::now() + 1s;
-    while (clock_type::now() < tick_end) {
+    while (clock_type::now() < tick_end &&
+           std::count(cut.begin(), cut.end(), true) < static_cast<long>(slow.size())) {
       const auto t0 = clock_type::now();
       const auto res = request(server.port, request_text, 3s);
       const double took = std::chrono::duration<double>(clock_type::now() - t0).count();
@@ -219,7 +220,7 @@ TEST_CASE(
               << "; cuts from " << first_cut << " s to " << last_cut
               << " s; failures:" << failures);
   CHECK(std::count(cut.begin(), cut.end(), true) == 500);
-  CHECK(took < 5.0);
+  CHECK(last_cut < 4.0);  // header timeout 1 s, generous for sanitizer builds
   CHECK(normal_failed == 0);
   CHECK(normal_served >= 10);
   CHECK(slowest_normal < 2.0);
