@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+// Fuzzes the duration parsers: lifetime::host's (options, config files) and, when the demo is
+// built, lifetime-demo's (`?timeout=`).
+//
+// Checks, besides the sanitizers: an accepted duration is never negative, formats to a spelling
+// that parses back to the same value, and the throwing form agrees with the try_ form.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <stdexcept>
+#include <string_view>
+
+#include <lifetime/host/duration.hpp>
+
+#if defined(LIFETIME_FUZZ_DEMO)
+#include "http/server_config.hpp"
+#endif
+
+namespace {
+
+void check(bool condition) {
+  if (!condition)
+    std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+
+  const auto parsed = lifetime::host::try_parse_duration(text);
+  if (parsed) {
+    check(parsed->count() >= 0);
+    const auto again = lifetime::host::try_parse_duration(lifetime::host::format_duration(*parsed));
+    check(again && *again == *parsed);
+  }
+  try {
+    const auto value = lifetime::host::parse_duration(text);
+    check(parsed && value == *parsed);
+  } catch (const std::invalid_argument&) {
+    check(!parsed);
+  }
+
+#if defined(LIFETIME_FUZZ_DEMO)
+  if (const auto demo = lifetime::demo::parse_duration(text)) {
+    check(demo->count() >= 0);
+    const auto again = lifetime::demo::parse_duration(lifetime::demo::format_duration(*demo));
+    check(again && *again == *demo);
+  }
+#endif
+  return 0;
+}
