@@ -21,8 +21,8 @@ class waiter : public lifetime::host::background_service {
   std::string_view name() const noexcept override { return name_; }
   asio::awaitable<void> run(lifetime::cancellation_token token) override {
     spdlog::info("{}: running", name_);
-    co_await lifetime::async_wait_cancelled(token, co_await asio::this_coro::executor,
-                                            asio::use_awaitable);
+    const auto executor = co_await asio::this_coro::executor;
+    co_await lifetime::async_wait_cancelled(token, executor, asio::use_awaitable);
     spdlog::info("{}: stopping", name_);
   }
 

@@ -24,7 +24,8 @@ class ticker : public lifetime::host::background_service {
   std::string_view name() const noexcept override { return "ticker"; }
 
   asio::awaitable<void> run(lifetime::cancellation_token token) override {
-    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const auto executor = co_await asio::this_coro::executor;
+    asio::steady_timer timer(executor);
     for (int n = 1; !token.is_cancellation_requested(); ++n) {
       timer.expires_after(period_);
       boost::system::error_code ec;

@@ -233,7 +233,8 @@ asio::awaitable<void> host::impl::run_host() {
     spdlog::info("{}: started in {}", options_.name, millis(clock::now() - began));
   }
 
-  co_await async_wait_cancelled(lifetime_.stopping(), strand_, asio::use_awaitable);
+  const auto stopping = lifetime_.stopping();
+  co_await async_wait_cancelled(stopping, strand_, asio::use_awaitable);
   co_await shutdown();
   finish();
 }

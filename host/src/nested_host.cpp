@@ -31,8 +31,11 @@ asio::awaitable<void> nested_host::start(cancellation_token token) {
     }
   });
   auto either = cancellation_source::linked({inner_.lifetime().started(), exited_.token(), token});
-  co_await async_wait_cancelled(either.token(), co_await asio::this_coro::executor,
-                                asio::use_awaitable);
+  // (Arguments of a co_await are kept in named variables: g++ 12 mishandles temporaries that
+  // must live across a suspension.)
+  const auto executor = co_await asio::this_coro::executor;
+  const auto started_or_exited = either.token();
+  co_await async_wait_cancelled(started_or_exited, executor, asio::use_awaitable);
   if (exited_.is_cancellation_requested()) {
     throw std::runtime_error("nested host '" + std::string(name()) +
                              "' exited during startup with code " +
@@ -41,8 +44,8 @@ asio::awaitable<void> nested_host::start(cancellation_token token) {
   if (!inner_.lifetime().started().is_cancellation_requested()) {
     // The outer stop began first: stop the inner host and let it finish.
     inner_.lifetime().stop_application();
-    co_await async_wait_cancelled(exited_.token(), co_await asio::this_coro::executor,
-                                  asio::use_awaitable);
+    const auto exited = exited_.token();
+    co_await async_wait_cancelled(exited, executor, asio::use_awaitable);
     token.throw_if_cancellation_requested();
   }
 }
@@ -55,8 +58,9 @@ asio::awaitable<void> nested_host::stopping() {
 asio::awaitable<void> nested_host::stop(cancellation_token token) {
   inner_.lifetime().stop_application(cancellation_reason::application_stopping);
   auto either = cancellation_source::linked({exited_.token(), token});
-  co_await async_wait_cancelled(either.token(), co_await asio::this_coro::executor,
-                                asio::use_awaitable);
+  const auto executor = co_await asio::this_coro::executor;
+  const auto exited_or_budget = either.token();
+  co_await async_wait_cancelled(exited_or_budget, executor, asio::use_awaitable);
   if (!exited_.is_cancellation_requested()) {
     throw std::runtime_error("nested host '" + std::string(name()) +
                              "' did not stop within the outer budget");

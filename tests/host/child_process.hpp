@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <stdexcept>
@@ -45,15 +46,21 @@ class child_process {
     for (char** e = environ; *e != nullptr; ++e) {
       const std::string entry = *e;
       // The tests decide about these.
-      if (entry.rfind("LIFETIME_", 0) == 0 || entry.rfind("JOURNAL_STREAM=", 0) == 0 ||
-          entry.rfind("NOTIFY_SOCKET=", 0) == 0 || entry.rfind("LISTEN_", 0) == 0 ||
-          entry.rfind("WATCHDOG_", 0) == 0) {
+      if (entry.rfind("LIFETIME_", 0) == 0 || entry.rfind("TSAN_OPTIONS=", 0) == 0 ||
+          entry.rfind("JOURNAL_STREAM=", 0) == 0 || entry.rfind("NOTIFY_SOCKET=", 0) == 0 ||
+          entry.rfind("LISTEN_", 0) == 0 || entry.rfind("WATCHDOG_", 0) == 0) {
         continue;
       }
       env_storage.push_back(entry);
     }
     for (const auto& e : env)
       env_storage.push_back(e);
+    // ThreadSanitizer sleeps a second in exit() when threads remain (atexit_sleep_ms): the
+    // process tests time the exit, so the child must not.
+    const char* tsan_options = std::getenv("TSAN_OPTIONS");
+    env_storage.push_back(std::string("TSAN_OPTIONS=") +
+                          (tsan_options != nullptr ? std::string(tsan_options) + ":" : "") +
+                          "atexit_sleep_ms=0");
     std::vector<char*> envp;
     for (auto& e : env_storage)
       envp.push_back(e.data());

@@ -81,8 +81,8 @@ class recording_worker : public lifetime::host::background_service {
     log_.push_back("worker.run");
     if (throw_at_once_)
       throw std::runtime_error("worker failed");
-    co_await lifetime::async_wait_cancelled(token, co_await asio::this_coro::executor,
-                                            asio::use_awaitable);
+    const auto executor = co_await asio::this_coro::executor;
+    co_await lifetime::async_wait_cancelled(token, executor, asio::use_awaitable);
     log_.push_back(std::string("worker.run returns: ") +
                    std::string(lifetime::to_string(token.reason())));
   }
@@ -290,7 +290,8 @@ TEST_CASE("a stop() that never completes is abandoned at the budget and the exit
     std::string_view name() const noexcept override { return "stuck"; }
     asio::awaitable<void> stop(cancellation_token) override {
       // Awaits a timer no one fires: it ignores the budget token on purpose.
-      asio::steady_timer never(co_await asio::this_coro::executor, std::chrono::hours(1));
+      const auto executor = co_await asio::this_coro::executor;
+      asio::steady_timer never(executor, std::chrono::hours(1));
       co_await never.async_wait(asio::use_awaitable);
     }
   };
