@@ -42,6 +42,19 @@
 // for); the third flushes the log and exits at once with 128+signal. SIGHUP: request_reload().
 // SIGUSR2: logs state_dump().
 //
+// @par systemd
+// notifier() talks to NOTIFY_SOCKET (silent without it): READY=1 once every service started;
+// STATUS= at startup, at each phase and at the end; STOPPING=1 in phase 1; RELOADING=1 with
+// MONOTONIC_USEC= then READY=1 around a reload; EXTEND_TIMEOUT_USEC= (time left in the budget
+// plus 5 s) every second while the stop progresses; ERRNO= when a service fails to start;
+// WATCHDOG=1 every half WATCHDOG_USEC, sent from the host's strand so that it stops when the
+// event loop does. Owning hosts also take LISTEN_FDS at construction (take_listen_fds()).
+//
+// @par Exit code
+// 0; 1 when a service failed (start, started, stop, a background run); 64/78 when start() threw
+// usage_error/config_error; 70 when anything was abandoned at its box or at the budget (or the
+// enforcer fired); 128+signal on the third signal. See exit_code.hpp.
+//
 // @par Thread safety
 // Construction, add_service(), link_parent() and run()/start() from one thread, before the run.
 // lifetime(), in_flight(), the token accessors, request_reload(), state_dump() and notifier() may
