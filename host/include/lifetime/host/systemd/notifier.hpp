@@ -16,8 +16,9 @@
 //   the error_code, the others throw std::system_error.
 // - ready(), reloading(), stopping(), status(), extend_timeout(), watchdog(), error_number() and
 //   store_fd() never throw. The first failure of any of them (an unusable NOTIFY_SOCKET, nobody
-//   listening, a full queue past the send timeout) is passed once to the warning handler; later
-//   failures are silent. They keep trying on later calls, so a manager that comes back is heard.
+//   listening, a full queue past the send timeout) is passed once to the warning handler, on the
+//   thread whose call failed; later failures are silent. They keep trying on later calls, so a
+//   manager that comes back is heard.
 //
 // @par Thread safety
 // Distinct objects: safe. Shared object: notify(), notify_with_fds(), enabled() and the
@@ -46,8 +47,9 @@ namespace lifetime::host::systemd {
 
 class notifier {
  public:
-  /// Receives the one warning about a failing notification (e.g. "sd_notify to
-  /// /run/systemd/notify failed: Connection refused").
+  /// Receives the one warning about a failing notification, e.g. "sd_notify to
+  /// /run/systemd/notify failed (READY=1): Connection refused; further notification failures are
+  /// not logged". An exception it throws is swallowed.
   using warning_handler = std::function<void(std::string_view)>;
 
   /// A disabled notifier.
