@@ -108,7 +108,7 @@ TEST_CASE("an upload that fills the disk answers 507 and leaves nothing") {
   CHECK(demo.wait_exit(std::chrono::seconds(10)) == 0);
 }
 
-TEST_CASE("--help documents the demo's options") {
+TEST_CASE("lifetime-demo --help documents its options") {
   FILE* help = ::popen((std::string(LIFETIME_DEMO_BINARY) + " --help").c_str(), "r");
   REQUIRE(help != nullptr);
   std::string text;

@@ -103,7 +103,7 @@ TEST_CASE("a request past its ?timeout= deadline answers 504 and counts deadline
   CHECK(metric(server.port(), "http_requests_aborted_total{reason=\"deadline_exceeded\"}") == 1);
 }
 
-TEST_CASE("--request-timeout caps every request's deadline") {
+TEST_CASE("the server-wide request timeout caps every request's deadline") {
   server_config config;
   config.request_timeout = std::chrono::milliseconds(150);
   test_server server(config);
