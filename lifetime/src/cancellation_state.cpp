@@ -143,7 +143,7 @@ bool cancellation_state::request_cancellation(cancellation_reason reason) noexce
     node->next_ = nullptr;
     const bool last = head_ == nullptr;  // spare a lock round trip after the last callback
     bool destroyed = false;
-    node->destroyed_ = &destroyed;
+    node->status_.store(reinterpret_cast<std::uintptr_t>(&destroyed), std::memory_order_relaxed);
     unlock(cancelled_bit);
 
     node->run_(node, reason);  // registrations catch and report their own exceptions
@@ -180,11 +180,12 @@ void cancellation_state::remove_callback(callback_node* node) noexcept {
     unlock(word);
     wait_until_done(node);
     word = lock();
-  } else if (node->destroyed_ != nullptr) {
+  } else if (const std::uintptr_t status = node->status_.load(std::memory_order_relaxed);
+             status != callback_node::done) {
     // On the cancelling thread, from inside this very callback: do not wait for ourselves, and
     // tell request_cancellation() not to touch the node again. (Otherwise the callback already
-    // returned.) destroyed_ is only ever written and read by this thread.
-    *node->destroyed_ = true;
+    // returned.) The flag is only ever written and read by this thread.
+    *reinterpret_cast<bool*>(status) = true;
   }
   --registrations_;
   const bool free_state = orphaned_ && registrations_ == 0;
@@ -194,10 +195,9 @@ void cancellation_state::remove_callback(callback_node* node) noexcept {
 }
 
 void cancellation_state::mark_done(callback_node* node) noexcept {
-  node->destroyed_ = nullptr;
-  // Dekker-style handshake with wait_until_done(): either the waiter sees done_, or this thread
+  // Dekker-style handshake with wait_until_done(): either the waiter sees `done`, or this thread
   // sees the waiter and wakes it. Both sides use sequentially consistent operations.
-  node->done_.store(true, std::memory_order_seq_cst);
+  node->status_.store(callback_node::done, std::memory_order_seq_cst);
   // From here on the node may be freed by its owner: touch only the state.
   if (waiters_.load(std::memory_order_seq_cst) != 0) {
     done_epoch_.fetch_add(1, std::memory_order_seq_cst);
@@ -209,7 +209,7 @@ void cancellation_state::wait_until_done(const callback_node* node) noexcept {
   waiters_.fetch_add(1, std::memory_order_seq_cst);
   for (;;) {
     const std::uint32_t epoch = done_epoch_.load(std::memory_order_seq_cst);
-    if (node->done_.load(std::memory_order_seq_cst))
+    if (node->status_.load(std::memory_order_seq_cst) == callback_node::done)
       break;
     done_epoch_.wait(epoch, std::memory_order_seq_cst);
   }

@@ -18,9 +18,10 @@
 // - `sources_` counts source handles; when it drops to zero a linked state unregisters from every
 //   parent before the source's handle reference is released.
 // - A registration destroyed on another thread while its callback runs waits for the node's
-//   `done_` flag, sleeping on the state's `done_epoch_` (announced through `waiters_`) and still
-//   counted in `registrations_`, so the state outlives the wait. The cancelling thread publishes
-//   `done_` and never touches the node again, because its owner may free it at once.
+//   node's `status_` to become `done`, sleeping on the state's `done_epoch_` (announced through
+//   `waiters_`) and still counted in `registrations_`, so the state outlives the wait. The
+//   cancelling thread publishes `done` and never touches the node again, because its owner may
+//   free it at once.
 //
 // Lock order: a child's lock is never held while a parent's is taken, and no lock is held while a
 // callback runs.
@@ -45,12 +46,16 @@ struct callback_node {
   run_fn run_;
   callback_node* next_ = nullptr;
   callback_node* prev_ = nullptr;
-  // Points at a flag on the cancelling thread's stack while the callback runs there; the
-  // registration's destructor sets it when called from inside its own callback.
-  bool* destroyed_ = nullptr;
-  // Set after the callback returned; a destructor on another thread waits for it (on the state's
-  // `done_epoch_`, never on the node, which its owner may free as soon as this is set).
-  std::atomic<bool> done_{false};
+  // What cancellation did to this node, in one word so that a registration stays small:
+  //   0                   not run yet
+  //   address of a bool   running; the bool is on the cancelling thread's stack, and the
+  //                       registration's destructor sets it when called from inside its own
+  //                       callback (only that thread ever reads or writes through it)
+  //   `done`              returned; a destructor on another thread waits for this value (on the
+  //                       state's `done_epoch_`, never on the node, which its owner may free as
+  //                       soon as it is stored)
+  static constexpr std::uintptr_t done = 1;
+  std::atomic<std::uintptr_t> status_{0};
 };
 
 class cancellation_state {
@@ -122,14 +127,14 @@ class cancellation_state {
 
   std::atomic<std::uint32_t> word_{0};
   std::atomic<cancellation_reason> reason_{cancellation_reason::none};
+  bool orphaned_ = false;  // every handle is gone; the last registration frees the state
   std::atomic<std::uint32_t> refs_{1};
   std::atomic<std::uint32_t> sources_{1};
   std::atomic<std::uint32_t> waiters_{0};     // destructors waiting for a running callback
   std::atomic<std::uint32_t> done_epoch_{0};  // bumped when a callback with waiters finishes
   std::uint32_t link_count_;
-  bool orphaned_ = false;
+  std::uint32_t registrations_ = 0;
   callback_node* head_ = nullptr;
-  std::size_t registrations_ = 0;
   std::thread::id requester_{};
   clock::time_point deadline_;
 };
