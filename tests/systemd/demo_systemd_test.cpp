@@ -5,6 +5,7 @@
 // no connection.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -242,6 +243,29 @@ TEST_CASE("lifetime-demo notifies over an abstract NOTIFY_SOCKET", "[systemd][de
   log.drain_queued();  // everything it sent before exiting is queued by now
   CHECK(log.saw_status("stopping: phase 6/6"));
   CHECK(log.unexpected().empty());
+}
+
+TEST_CASE("lifetime-demo that cannot listen sends ERRNO= and exits 1", "[systemd][demo]") {
+  temp_dir dir;
+  auto receiver = notify_receiver::at_path(dir.path() / "notify");
+  auto taken = tcp_listener::open();  // the address the demo is told to bind is in use
+  child_process::options options;
+  options.argv = {LIFETIME_DEMO_BINARY, "--listen", "127.0.0.1:" + std::to_string(taken.port),
+                  "--storage-dir", (dir.path() / "uploads").string()};
+  options.env = {"NOTIFY_SOCKET=" + receiver.address()};
+  auto demo = child_process::spawn(std::move(options));
+  notification_log log(receiver);
+  const auto failure = log.next_state();
+  REQUIRE(starts_with(failure.text, "ERRNO="));
+  const auto value = systemd::parse_unsigned(std::string_view(failure.text).substr(6));
+  REQUIRE(value);
+  CHECK(*value > 0u);
+  CHECK(demo.wait_exit_code() == 1);
+  log.drain_queued();
+  const auto& after = log.unexpected();  // the stop that follows a failed start
+  CHECK(std::find(after.begin(), after.end(), "STOPPING=1") != after.end());
+  CHECK(std::find(after.begin(), after.end(), "READY=1") == after.end());
+  CHECK_FALSE(log.saw_status("running"));
 }
 
 TEST_CASE("lifetime-demo started by systemd-socket-activate serves on the passed socket",
