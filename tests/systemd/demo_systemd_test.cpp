@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -266,6 +267,31 @@ TEST_CASE("lifetime-demo that cannot listen sends ERRNO= and exits 1", "[systemd
   CHECK(std::find(after.begin(), after.end(), "STOPPING=1") != after.end());
   CHECK(std::find(after.begin(), after.end(), "READY=1") == after.end());
   CHECK_FALSE(log.saw_status("running"));
+}
+
+TEST_CASE("lifetime-demo with a NOTIFY_SOCKET nobody listens on warns once and runs on",
+          "[systemd][demo]") {
+  temp_dir dir;
+  const auto nowhere = (dir.path() / "nobody-listens").string();
+  child_process::options options;
+  options.argv = {LIFETIME_DEMO_BINARY, "--listen", "127.0.0.1:0", "--storage-dir",
+                  (dir.path() / "uploads").string()};
+  options.env = {"NOTIFY_SOCKET=" + nowhere, "WATCHDOG_USEC=200000"};
+  auto demo = child_process::spawn(std::move(options));
+  REQUIRE(demo.wait_for_output("serving http://127.0.0.1:"));
+  REQUIRE(demo.wait_for_output(" started in "));  // a later line: the port is complete
+  const auto shown = demo.output_so_far();
+  const auto at =
+      shown.find("serving http://127.0.0.1:") + std::strlen("serving http://127.0.0.1:");
+  const auto port = static_cast<std::uint16_t>(std::atoi(shown.c_str() + at));
+  std::error_code ec;
+  CHECK(http_status(exchange(port, http_get_request("/hello"), ec)) == 200);
+  demo.signal(SIGTERM);
+  CHECK(demo.wait_exit_code() == 0);
+  const auto output = demo.output();
+  const auto first = output.find("sd_notify to " + nowhere);
+  CHECK(first != std::string::npos);
+  CHECK(output.find("sd_notify to " + nowhere, first + 1) == std::string::npos);
 }
 
 TEST_CASE("lifetime-demo started by systemd-socket-activate serves on the passed socket",

@@ -494,6 +494,9 @@ class child_process {
     return true;
   }
 
+  /// What wait_for_output() has read so far.
+  const std::string& output_so_far() const noexcept { return output_; }
+
   /// Everything the child wrote to stdout/stderr until it closed them (or `timeout`).
   std::string output(std::chrono::milliseconds timeout = 10s) {
     if (output_fd_) {
