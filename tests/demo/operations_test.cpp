@@ -163,3 +163,21 @@ TEST_CASE("a client leaving an event stream cancels it") {
 }
 
 }  // namespace lifetime::demo::test
+
+namespace lifetime::demo::test {
+
+TEST_CASE("a POST with Expect: 100-continue gets 100 Continue before its body is read") {
+  test_server server;
+  const auto s = new_session(server.port());
+  auto headers = s.headers();
+  headers["Expect"] = "100-continue";
+  headers["Content-Length"] = "2";
+  client c(server.port());
+  c.send_request("POST", "/api/operations?seconds=0.1", headers);
+  c.read_until("HTTP/1.1 100 Continue\r\n\r\n");
+  c.buffered().clear();
+  c.send("{}");
+  CHECK(c.read_response().status == 202);
+}
+
+}  // namespace lifetime::demo::test

@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -293,6 +294,13 @@ asio::awaitable<bool> connection::serve_one() {
       if (r.body == body_mode::buffered) {
         if (length && *length > config->max_body_size) {
           throw http_error(413, "request body too large", true);
+        }
+        if (beast::iequals(header_[http::field::expect], "100-continue")) {
+          static constexpr std::string_view line = "HTTP/1.1 100 Continue\r\n\r\n";
+          auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(line),
+                                                    asio::as_tuple(asio::use_awaitable));
+          if (ec)
+            throw operation_cancelled(cancellation_reason::client_disconnected);
         }
         http::request_parser<http::string_body> body_parser(std::move(*parser_));
         body_parser.body_limit(config->max_body_size);
