@@ -380,3 +380,44 @@ TEST_CASE("a nested host whose background service throws stops the outer host wi
   CHECK(nested.exit_code() == 1);
   CHECK(log.back() == "outer-a.stopped");
 }
+
+TEST_CASE(
+    "a request still in flight after its cancellation but answered before the end of the budget "
+    "does not make the exit code 70",
+    "[host][sequence][threads]") {
+  // The request ignores phase 5's cancellation and finishes only when phase 6 stops the services:
+  // late, but within the budget.
+  class finishes_in_phase_6 : public lifetime::host::hosted_service {
+   public:
+    explicit finishes_in_phase_6(lifetime::gate::holder& request) : request_(request) {}
+    std::string_view name() const noexcept override { return "late-request"; }
+    asio::awaitable<void> stop(cancellation_token) override {
+      request_.release();
+      co_return;
+    }
+
+   private:
+    lifetime::gate::holder& request_;
+  };
+  asio::io_context io;
+  auto options = quiet_options();
+  options.shutdown_timeout = 1s;
+  host h(io, options);
+  auto request = h.in_flight().enter();
+  h.add_service<finishes_in_phase_6>(request);
+  auto stop = stop_when_started(h);
+  CHECK(run_to_exit(io, h) == 0);
+  CHECK(h.in_flight().is_drained());
+}
+
+TEST_CASE("a request still in flight at the end of the budget makes the exit code 70",
+          "[host][sequence][threads]") {
+  asio::io_context io;
+  auto options = quiet_options();
+  options.shutdown_timeout = 300ms;
+  host h(io, options);
+  auto request = h.in_flight().enter();
+  auto stop = stop_when_started(h);
+  CHECK(run_to_exit(io, h) == 70);
+  CHECK(h.in_flight().count() == 1);
+}
