@@ -31,6 +31,8 @@
 //                     Leases and callbacks are boxed to end a short reserve before the budget
 //                     (min(budget/4, 1s)), so that phases 5 and 6 keep some time.
 //   5 cancel          in_flight_token() fires (application_stopping); wait briefly for in_flight().
+//                     Cancelled requests may still finish until the end of the budget; only
+//                     those in flight when it ends are abandoned (an overrun).
 //   6 stop services   background run()s are awaited, then stop() and stopped() (reverse order);
 //                     lifetime().stopped() fires.
 // Each phase is logged with its duration, then one summary line. Anything still holding when its
