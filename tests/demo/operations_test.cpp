@@ -120,7 +120,7 @@ TEST_CASE("a cancelled operation's event stream reports the reason") {
   (void)text;
 }
 
-TEST_CASE("operations are cancelled from the first moment of the stop") {
+TEST_CASE("operations are cancelled from the first moment of the stop", "[threads]") {
   test_server server;
   const auto s = new_session(server.port());
   const auto id = start_operation(server.port(), s, "30");
@@ -149,7 +149,7 @@ TEST_CASE("/api/stream sends progress events as the work advances") {
   CHECK(c.read_response().status == 200);
 }
 
-TEST_CASE("a client leaving an event stream cancels it") {
+TEST_CASE("a client leaving an event stream cancels it", "[threads]") {
   test_server server;
   auto c = std::make_unique<client>(server.port());
   c->send_request("GET", "/api/stream?seconds=30");

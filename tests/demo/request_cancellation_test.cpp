@@ -50,7 +50,8 @@ TEST_CASE("GET / serves the self-contained web page") {
   CHECK(get(server.port(), "/nothing-here").status == 404);
 }
 
-TEST_CASE("a client that half-closes mid-/api/work cancels the work with client_disconnected") {
+TEST_CASE("a client that half-closes mid-/api/work cancels the work with client_disconnected",
+          "[threads]") {
   test_server server;
   auto c = start_work(server);
   const auto closed_at = std::chrono::steady_clock::now();
@@ -64,7 +65,7 @@ TEST_CASE("a client that half-closes mid-/api/work cancels the work with client_
   CHECK(c->buffered().empty());
 }
 
-TEST_CASE("a client that resets its connection mid-/api/work cancels the work") {
+TEST_CASE("a client that resets its connection mid-/api/work cancels the work", "[threads]") {
   test_server server;
   auto c = start_work(server);
   c->reset();
@@ -116,7 +117,8 @@ TEST_CASE("a malformed ?timeout= answers 400") {
   CHECK(get(server.port(), "/api/work?seconds=1&timeout=soon").status == 400);
 }
 
-TEST_CASE("cancelling in-flight requests answers 503 with Retry-After and Connection: close") {
+TEST_CASE("cancelling in-flight requests answers 503 with Retry-After and Connection: close",
+          "[threads]") {
   test_server server;
   auto c = start_work(server);
   server.cancel_in_flight.cancel(cancellation_reason::application_stopping);
@@ -129,7 +131,7 @@ TEST_CASE("cancelling in-flight requests answers 503 with Retry-After and Connec
   CHECK(metric(server.port(), "http_requests_aborted_total{reason=\"application_stopping\"}") == 1);
 }
 
-TEST_CASE("stop accepting closes idle keep-alive connections and the listener") {
+TEST_CASE("stop accepting closes idle keep-alive connections and the listener", "[threads]") {
   test_server server;
   client idle(server.port());
   idle.send_request("GET", "/hello");

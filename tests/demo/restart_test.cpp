@@ -11,7 +11,7 @@
 
 namespace lifetime::demo::test {
 
-TEST_CASE("a restart answers in-flight requests 503 with reason restart") {
+TEST_CASE("a restart answers in-flight requests 503 with reason restart", "[threads]") {
   test_server server;
   auto c = std::make_unique<client>(server.port());
   c->send_request("GET", "/api/work?seconds=30");
@@ -95,7 +95,7 @@ TEST_CASE("POST /admin/restart is refused when no admin token is configured") {
   CHECK(request(server.port(), "POST", "/admin/restart", {{"X-Admin-Token", "x"}}).status == 401);
 }
 
-TEST_CASE("a restart cancels running operations with reason restart") {
+TEST_CASE("a restart cancels running operations with reason restart", "[threads]") {
   test_server server;
   const auto s = new_session(server.port());
   const auto r = request(server.port(), "POST", "/api/operations?seconds=30", s.headers());

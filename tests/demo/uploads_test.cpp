@@ -57,7 +57,7 @@ TEST_CASE("a chunked upload with Expect: 100-continue is committed") {
   CHECK(read_file(server.storage() / "chunked.bin") == "hello world");
 }
 
-TEST_CASE("an upload aborted midway leaves no file, not even a temporary one") {
+TEST_CASE("an upload aborted midway leaves no file, not even a temporary one", "[threads]") {
   test_server server;
   const auto s = new_session(server.port());
   auto headers = s.headers();
