@@ -23,20 +23,22 @@ std::vector<std::string> with_listen(std::vector<std::string> args, int listen_f
 }
 }  // namespace
 
-demo_process::demo_process(std::vector<std::string> args, int listen_fd) {
+demo_process::demo_process(std::vector<std::string> args, int listen_fd,
+                           std::string notify_socket) {
   args = with_listen(std::move(args), listen_fd);
   args.insert(args.begin(), LIFETIME_DEMO_BINARY);
-  launch(std::move(args), listen_fd);
+  launch(std::move(args), listen_fd, notify_socket);
 }
 
 demo_process::demo_process(std::string shell_prefix, std::vector<std::string> args) {
   args = with_listen(std::move(args), -1);
   args.insert(args.begin(), LIFETIME_DEMO_BINARY);
   args.insert(args.begin(), {"/bin/sh", "-c", shell_prefix});
-  launch(std::move(args), -1);
+  launch(std::move(args), -1, {});
 }
 
-void demo_process::launch(std::vector<std::string> args, int listen_fd) {
+void demo_process::launch(std::vector<std::string> args, int listen_fd,
+                          const std::string& notify_socket) {
   std::vector<char*> argv;
   for (auto& a : args)
     argv.push_back(a.data());
@@ -58,7 +60,11 @@ void demo_process::launch(std::vector<std::string> args, int listen_fd) {
       ::setenv("LISTEN_FDS", "1", 1);
       ::setenv("LISTEN_FDNAMES", "http", 1);
     }
-    ::unsetenv("NOTIFY_SOCKET");
+    if (notify_socket.empty()) {
+      ::unsetenv("NOTIFY_SOCKET");
+    } else {
+      ::setenv("NOTIFY_SOCKET", notify_socket.c_str(), 1);
+    }
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }

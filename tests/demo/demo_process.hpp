@@ -15,7 +15,9 @@ class demo_process {
   /// Starts `binary args...` listening on 127.0.0.1:0 (unless args say otherwise) and waits for
   /// the "serving http://...:PORT/" line. `listen_fd` ≥ 0 is passed as systemd socket activation
   /// (fd 3, LISTEN_FDS=1, LISTEN_FDNAMES=http).
-  explicit demo_process(std::vector<std::string> args, int listen_fd = -1);
+  /// `notify_socket`, if not empty, becomes the child's NOTIFY_SOCKET (otherwise it is unset).
+  explicit demo_process(std::vector<std::string> args, int listen_fd = -1,
+                        std::string notify_socket = {});
   /// As above, run through `sh -c '<shell_prefix> "$0" "$@"'` (e.g. to mount something first).
   demo_process(std::string shell_prefix, std::vector<std::string> args);
   ~demo_process();
@@ -34,7 +36,7 @@ class demo_process {
 
  private:
   bool read_some(std::chrono::steady_clock::time_point deadline);
-  void launch(std::vector<std::string> argv, int listen_fd);
+  void launch(std::vector<std::string> argv, int listen_fd, const std::string& notify_socket);
 
   int pid_ = -1;
   int out_ = -1;

@@ -3,11 +3,15 @@
 // SIGHUP restarts, socket activation.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include <catch2/catch.hpp>
@@ -106,6 +110,62 @@ TEST_CASE("an upload that fills the disk answers 507 and leaves nothing") {
   CHECK(request(demo.port(), "PUT", "/api/uploads/small.bin", s.headers(), "ok").status == 201);
   demo.signal(SIGTERM);
   CHECK(demo.wait_exit(std::chrono::seconds(10)) == 0);
+}
+
+TEST_CASE("with NOTIFY_SOCKET the listening socket is put in the fd store as http") {
+  const std::string path = std::filesystem::temp_directory_path() /
+                           ("lifetime-demo-notify-" + std::to_string(::getpid()));
+  ::unlink(path.c_str());
+  const int notify = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  REQUIRE(notify >= 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof(address.sun_path), "%s", path.c_str());
+  REQUIRE(::bind(notify, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+  demo_process demo({}, -1, path);
+
+  // Read notifications until the one carrying a descriptor.
+  int stored = -1;
+  std::string message;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (stored < 0 && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{notify, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0)
+      continue;
+    char data[512];
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
+    iovec io{data, sizeof(data)};
+    msghdr msg{};
+    msg.msg_iov = &io;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    const ssize_t n = ::recvmsg(notify, &msg, MSG_CMSG_CLOEXEC);
+    if (n <= 0)
+      continue;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+        std::memcpy(&stored, CMSG_DATA(c), sizeof(int));
+        message.assign(data, static_cast<std::size_t>(n));
+      }
+    }
+  }
+  REQUIRE(stored >= 0);
+  CHECK(message.find("FDSTORE=1") != std::string::npos);
+  CHECK(message.find("FDNAME=http") != std::string::npos);
+  int listening = 0;
+  socklen_t length = sizeof(listening);
+  ::getsockopt(stored, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length);
+  CHECK(listening == 1);
+  sockaddr_in bound{};
+  length = sizeof(bound);
+  ::getsockname(stored, reinterpret_cast<sockaddr*>(&bound), &length);
+  CHECK(ntohs(bound.sin_port) == demo.port());
+  ::close(stored);
+  demo.signal(SIGTERM);
+  CHECK(demo.wait_exit(std::chrono::seconds(10)) == 0);
+  ::close(notify);
+  ::unlink(path.c_str());
 }
 
 TEST_CASE("lifetime-demo --help documents its options") {
