@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include <lifetime/host/logging.hpp>
@@ -37,6 +38,31 @@ void store_one(const po::options_description& description, po::option option,
   parsed.options.push_back(std::move(option));
   po::store(parsed, into);
 }
+
+/// Boost.Program_options builds its error messages by replacing placeholders such as
+/// `%canonical_option%` with the offending text, and never ends when that text holds a
+/// placeholder itself. Such text is refused before Program_options sees it.
+std::optional<std::string_view> find_message_placeholder(std::string_view text) {
+  for (std::size_t open = text.find('%'); open != std::string_view::npos;
+       open = text.find('%', open + 1)) {
+    const std::size_t close = text.find('%', open + 1);
+    if (close == std::string_view::npos)
+      return std::nullopt;
+    const std::string_view name = text.substr(open + 1, close - open - 1);
+    if (!name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+          return std::islower(c) != 0 || c == '_';
+        })) {
+      return text.substr(open, close - open + 1);
+    }
+  }
+  return std::nullopt;
+}
+
+bool is_valid_log_level(const std::string& level) {
+  return try_parse_log_level(level).has_value();
+}
+
+const char* const log_level_expected = "expected trace, debug, info, warn, error, critical, off";
 
 }  // namespace
 
@@ -115,6 +141,12 @@ void options::reload() {
 
 po::variables_map options::parse_all() const {
   po::variables_map into;
+  for (const auto& arg : args_) {
+    if (const auto placeholder = find_message_placeholder(arg)) {
+      throw usage_error("argument '" + arg + "' may not contain '" + std::string(*placeholder) +
+                        "'");
+    }
+  }
   try {
     po::store(po::command_line_parser(args_).options(all_).run(), into);
   } catch (const po::error& e) {
@@ -131,9 +163,7 @@ po::variables_map options::parse_all() const {
   }
   const auto level = into["log-level"].as<std::string>();
   if (!try_parse_log_level(level)) {
-    throw usage_error(
-        "invalid value '" + level +
-        "' for --log-level (expected trace, debug, info, warn, error, critical, off)");
+    throw usage_error("invalid value '" + level + "' for --log-level (" + log_level_expected + ")");
   }
   return into;
 }
@@ -159,10 +189,18 @@ void options::parse_environment(po::variables_map& into) const {
     std::transform(variable.begin(), variable.end(), variable.begin(), [](unsigned char c) {
       return c == '-' ? '_' : static_cast<char>(std::toupper(c));
     });
+    const std::string value = option.value.empty() ? std::string() : option.value.front();
+    if (const auto placeholder = find_message_placeholder(value)) {
+      throw config_error("environment variable " + variable + "='" + value +
+                         "': may not contain '" + std::string(*placeholder) + "'");
+    }
+    if (option.string_key == "log-level" && !is_valid_log_level(value)) {
+      throw config_error("environment variable " + variable + "='" + value +
+                         "': " + log_level_expected);
+    }
     try {
       store_one(all_, option, into);
     } catch (const po::error& e) {
-      const std::string value = option.value.empty() ? std::string() : option.value.front();
       throw config_error("environment variable " + variable + "='" + value + "': " + e.what());
     }
   }
@@ -195,6 +233,14 @@ void options::parse_config_file(const std::string& path, po::variables_map& into
     const std::string value(trim(text.substr(equals + 1)));
     if (key.empty() || is_reserved(key) || all_.find_nothrow(key, false) == nullptr) {
       throw config_error(where() + "unknown option '" + key + "'");
+    }
+    if (const auto placeholder = find_message_placeholder(value)) {
+      throw config_error(where() + "value of '" + key + "' may not contain '" +
+                         std::string(*placeholder) + "'");
+    }
+    if (key == "log-level" && !is_valid_log_level(value)) {
+      throw config_error(where() + "invalid value '" + value + "' for 'log-level' (" +
+                         log_level_expected + ")");
     }
     po::option option(key, {value});
     option.original_tokens = {key, value};

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 #include "signals.hpp"
 
+#include <csignal>
+
 #include <spdlog/spdlog.h>
 
 namespace lifetime::host::detail {
 
 signal_listener::signal_listener(std::initializer_list<int> signals, handler on_signal)
-    : set_(io_), on_signal_(std::move(on_signal)) {
+    : set_(io_), on_signal_(std::move(on_signal)), signals_(signals) {
   for (const int s : signals)
     set_.add(s);
   wait();
@@ -17,6 +19,11 @@ signal_listener::~signal_listener() {
   io_.stop();
   if (thread_.joinable())
     thread_.join();
+  // Removing the signals from the set restores their default actions; ignore them instead.
+  boost::system::error_code ignored;
+  set_.clear(ignored);
+  for (const int s : signals_)
+    std::signal(s, SIG_IGN);
 }
 
 void signal_listener::wait() {

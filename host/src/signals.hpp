@@ -7,12 +7,14 @@
 // log, lock and cancel. One handler call at a time.
 //
 // Construction installs the handlers (throws std::system_error if it cannot); destruction
-// stops the thread, joins it and restores the default dispositions.
+// stops the thread, joins it and leaves the signals *ignored*: the host has stopped by then, and
+// a late SIGHUP or SIGTERM must not kill a process that is on its way to a graceful exit.
 #pragma once
 
 #include <functional>
 #include <initializer_list>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -34,6 +36,7 @@ class signal_listener {
   boost::asio::io_context io_;
   boost::asio::signal_set set_;
   handler on_signal_;
+  std::vector<int> signals_;
   std::thread thread_;
 };
 

@@ -200,3 +200,43 @@ TEST_CASE("exit_code_of maps usage and config errors to 64 and 78, anything else
   CHECK(exit_code_of(std::make_exception_ptr(std::runtime_error("x"))) == 1);
   CHECK(exit_code_of(nullptr) == 0);
 }
+
+TEST_CASE("a malformed log-level in the config file is a config error naming the file and line",
+          "[host][options]") {
+  const auto path = write_config("log_level.ini", "# levels\n\nlog-level = loud\n");
+  lifetime::host::options opts("app");
+  try {
+    parse(opts, {"--config", path});
+    FAIL("no error");
+  } catch (const config_error& e) {
+    const std::string what = e.what();
+    CHECK(what.find(path + ":3") != std::string::npos);
+    CHECK(what.find("log-level") != std::string::npos);
+    CHECK(what.find("loud") != std::string::npos);
+  }
+}
+
+TEST_CASE("a malformed LIFETIME_LOG_LEVEL is a config error naming the variable",
+          "[host][options]") {
+  scoped_env env("LIFETIME_LOG_LEVEL", "loud");
+  lifetime::host::options opts("app");
+  try {
+    parse(opts, {});
+    FAIL("no error");
+  } catch (const config_error& e) {
+    CHECK(std::string(e.what()).find("LIFETIME_LOG_LEVEL") != std::string::npos);
+  }
+}
+
+TEST_CASE("an argument holding a Program_options message placeholder is a usage error, not a hang",
+          "[host][options]") {
+  // Boost.Program_options 1.81 loops forever building the message for "--%canonical_option%".
+  lifetime::host::options opts("app");
+  CHECK_THROWS_AS(parse(opts, {"--%canonical_option%"}), usage_error);
+  CHECK_THROWS_AS(parse(opts, {"--shutdown-timeout", "%value%"}), usage_error);
+  const auto path = write_config("placeholder.ini", "drain-delay = %original_token%\n");
+  CHECK_THROWS_AS(parse(opts, {"--config", path}), config_error);
+  // An ordinary percent sign is a value like any other.
+  CHECK_THROWS_WITH(parse(opts, {"--shutdown-timeout", "50%"}),
+                    Catch::Contains("shutdown-timeout"));
+}
