@@ -24,26 +24,32 @@ using namespace std::chrono_literals;
 void declare_options(lifetime::host::options& opts) {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   opts.add_options()(
-      "listen", po::value<std::vector<std::string>>()->composing(),
+      "listen", po::value<std::vector<std::string>>()->composing()->value_name("ADDR:PORT"),
       "address:port to listen on; repeatable (default 127.0.0.1:8080; [::1]:8080, :8080 for all)")(
-      "threads", po::value<unsigned>()->default_value(std::min(cores, 4u)), "I/O threads")(
-      "storage-dir", po::value<std::string>()->default_value("lifetime-demo-storage"),
+      "threads", po::value<unsigned>()->default_value(std::min(cores, 4u))->value_name("N"),
+      "I/O threads")(
+      "storage-dir",
+      po::value<std::string>()->default_value("lifetime-demo-storage")->value_name("DIR"),
       "folder where uploads are committed")(
-      "admin-token", po::value<std::string>()->default_value(""),
+      "admin-token", po::value<std::string>()->default_value("")->value_name("TOKEN"),
       "token POST /admin/restart requires (Authorization: Bearer TOKEN); empty disables it")(
-      "request-timeout", po::value<duration_value>()->default_value(duration_value{0ms}),
+      "request-timeout",
+      po::value<duration_value>()->default_value(duration_value{0ms})->value_name("DURATION"),
       "upper bound for every request's deadline; ?timeout= may only shorten it (0: none)")(
-      "header-timeout", po::value<duration_value>()->default_value(duration_value{10s}),
+      "header-timeout",
+      po::value<duration_value>()->default_value(duration_value{10s})->value_name("DURATION"),
       "time allowed to send a request header")(
-      "idle-timeout", po::value<duration_value>()->default_value(duration_value{30s}),
+      "idle-timeout",
+      po::value<duration_value>()->default_value(duration_value{30s})->value_name("DURATION"),
       "time a keep-alive connection may stay idle")(
-      "max-header-size", po::value<std::size_t>()->default_value(8 * 1024),
+      "max-header-size", po::value<std::size_t>()->default_value(8 * 1024)->value_name("BYTES"),
       "largest request header in bytes (431 past it)")(
-      "max-body-size", po::value<std::size_t>()->default_value(64 * 1024),
+      "max-body-size", po::value<std::size_t>()->default_value(64 * 1024)->value_name("BYTES"),
       "largest request body in bytes, uploads aside (413 past it)")(
-      "max-upload-size", po::value<std::size_t>()->default_value(1024 * 1024 * 1024),
+      "max-upload-size",
+      po::value<std::size_t>()->default_value(1024 * 1024 * 1024)->value_name("BYTES"),
       "largest upload in bytes (413 past it)")(
-      "request-cancellation", po::value<std::string>()->default_value("on"),
+      "request-cancellation", po::value<std::string>()->default_value("on")->value_name("on|off"),
       "on: every request gets a token linked to its connection, the stop, restarts and its "
       "deadline; off: none of that (for benchmarks)");
 }

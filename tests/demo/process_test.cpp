@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include <catch2/catch.hpp>
 
@@ -67,6 +68,21 @@ TEST_CASE("SIGHUP restarts the web host: in-flight work gets 503 restart, servin
   CHECK(metric(demo.port(), "demo_web_host_restarts_total") == 1);
   demo.signal(SIGTERM);
   CHECK(demo.wait_exit(std::chrono::seconds(10)) == 0);
+}
+
+TEST_CASE("SIGHUP re-reads the config file and the web host serves with it") {
+  const auto file = std::filesystem::temp_directory_path() /
+                    ("lifetime-demo-config-" + std::to_string(::getpid()) + ".ini");
+  { std::ofstream(file) << "request-timeout = 0\n"; }
+  demo_process demo({"--config=" + file.string()});
+  CHECK(get(demo.port(), "/api/work?seconds=0.3").status == 200);
+  { std::ofstream(file) << "request-timeout = 100ms\n"; }
+  demo.signal(SIGHUP);
+  REQUIRE(demo.wait_for_log("web host restarted", std::chrono::seconds(10)));
+  CHECK(get(demo.port(), "/api/work?seconds=0.3").status == 504);
+  demo.signal(SIGTERM);
+  CHECK(demo.wait_exit(std::chrono::seconds(10)) == 0);
+  std::filesystem::remove(file);
 }
 
 TEST_CASE("a socket-activated listening socket is adopted instead of binding") {
