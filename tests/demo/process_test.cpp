@@ -126,6 +126,8 @@ TEST_CASE("an upload that fills the disk answers 507 and leaves nothing") {
   CHECK(request(demo.port(), "PUT", "/api/uploads/small.bin", s.headers(), "ok").status == 201);
   demo.signal(SIGTERM);
   CHECK(demo.wait_exit(std::chrono::seconds(10)) == 0);
+  std::error_code ignored;
+  std::filesystem::remove(dir, ignored);  // the tmpfs lived in the child's namespace only
 }
 
 TEST_CASE("with NOTIFY_SOCKET the listening socket is put in the fd store as http") {
