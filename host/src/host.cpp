@@ -25,17 +25,14 @@
 namespace lifetime::host {
 namespace asio = boost::asio;
 
-namespace {
+using detail::describe;
+using detail::millis;
 
-std::string describe(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "a non-standard exception";
-  }
+std::string detail::millis(std::chrono::steady_clock::duration d) {
+  return fmt::format("{}ms", std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
 }
+
+namespace {
 
 bool is_cancellation(const std::exception_ptr& error) {
   try {
@@ -90,10 +87,6 @@ std::string_view to_string(service_state state) {
       return "stopped";
   }
   return "unknown";
-}
-
-std::string millis(std::chrono::steady_clock::duration d) {
-  return fmt::format("{}ms", std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
 }
 
 }  // namespace

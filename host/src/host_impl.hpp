@@ -47,6 +47,21 @@
 namespace lifetime::host {
 
 namespace detail {
+
+/// What an exception says, for the log.
+inline std::string describe(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "a non-standard exception";
+  }
+}
+
+/// "123ms", for the log.
+std::string millis(std::chrono::steady_clock::duration d);
+
 /// An io_context whose owner can destroy its queued handlers before destroying the objects those
 /// handlers refer to.
 class owned_io_context : public boost::asio::io_context {

@@ -18,23 +18,8 @@
 namespace lifetime::host {
 namespace asio = boost::asio;
 
-namespace {
-
-std::string millis(std::chrono::steady_clock::duration d) {
-  return fmt::format("{}ms", std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
-}
-
-std::string describe(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "a non-standard exception";
-  }
-}
-
-}  // namespace
+using detail::describe;
+using detail::millis;
 
 asio::awaitable<void> host::impl::shutdown() {
   auto self = shared_from_this();
