@@ -190,11 +190,11 @@ TEST_CASE("malformed request lines and headers answer 400 or close, and the serv
   CHECK(server.proc->count("runtime error:") == 0);
 }
 
-TEST_CASE("known issue: a request whose Transfer-Encoding does not end in chunked answers 400",
-          "[reliability][demo][requests][!mayfail]") {
-  // RFC 9112, 6.3: the body length cannot be determined, the server must answer 400 and close.
-  // Beast 1.81 accepts the header and the request reaches its handler, so what follows on the
-  // connection may be taken for the next request (request smuggling behind a proxy).
+TEST_CASE("a request whose Transfer-Encoding does not end in chunked answers 400 and closes",
+          "[reliability][demo][requests]") {
+  // RFC 9112, 6.3: the body length cannot be determined, the server must answer 400 and close;
+  // otherwise what follows on the connection may be taken for the next request (request
+  // smuggling behind a proxy).
   temp_dir dir;
   auto server = start_demo(dir.path(), {});
   for (const std::string te : {"gzip, chunked, identity", "identity", "gzip", "chunked, gzip"}) {
@@ -205,6 +205,25 @@ TEST_CASE("known issue: a request whose Transfer-Encoding does not end in chunke
     INFO("Transfer-Encoding: " << te);
     REQUIRE(res);
     CHECK(res->status == 400);
+    CHECK(c.wait_closed(5s));
+  }
+  check_healthy(server.port);
+}
+
+TEST_CASE("a request with both Content-Length and Transfer-Encoding answers 400 and closes",
+          "[reliability][demo][requests]") {
+  temp_dir dir;
+  auto server = start_demo(dir.path(), {});
+  for (const std::string fields : {"Content-Length: 5\r\nTransfer-Encoding: chunked",
+                                   "Transfer-Encoding: chunked\r\nContent-Length: 5"}) {
+    auto c = connection::open(server.port);
+    REQUIRE(c.send("GET /hello HTTP/1.1\r\nHost: x\r\n" + fields +
+                   "\r\n\r\n0\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const auto res = c.read_response(5s);
+    INFO(fields);
+    REQUIRE(res);
+    CHECK(res->status == 400);
+    CHECK(c.wait_closed(5s));
   }
   check_healthy(server.port);
 }

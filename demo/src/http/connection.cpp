@@ -209,6 +209,20 @@ asio::awaitable<bool> connection::serve_one() {
     co_return false;
   }
 
+  // RFC 9112, 6.3: a Transfer-Encoding whose last coding is not chunked leaves the body length
+  // undetermined, and one next to a Content-Length is ambiguous; either could smuggle a request.
+  {
+    const auto& fields = parser_->get();
+    const bool has_te = fields.find(http::field::transfer_encoding) != fields.end();
+    const bool has_length = fields.find(http::field::content_length) != fields.end();
+    if (has_te && (!parser_->chunked() || has_length)) {
+      co_await answer_early(
+          http::status::bad_request, "unsupported transfer encoding",
+          std::string(sv(fields.method_string())) + " " + std::string(sv(fields.target())));
+      co_return false;
+    }
+  }
+
   header_ = parser_->get().base();
   request_keep_alive_ = parser_->keep_alive();
   const std::string method(sv(header_.method_string()));
