@@ -20,6 +20,8 @@
 #include <lifetime/host/duration.hpp>
 #include <lifetime/host/logging.hpp>
 
+#include <boost/system/system_error.hpp>
+
 #include "host_impl.hpp"
 
 namespace lifetime::host {
@@ -44,11 +46,23 @@ bool is_cancellation(const std::exception_ptr& error) {
   }
 }
 
+/// An error code's value as an errno for systemd's ERRNO=, when it is one.
+int errno_value(int value, bool is_errno) {
+  return is_errno && value > 0 ? value : EIO;
+}
+
+/// The errno that best describes a failed start: the error code of a system_error (std or
+/// Boost, as Asio throws), EIO for anything else.
 int errno_of(const std::exception_ptr& error) {
   try {
     std::rethrow_exception(error);
   } catch (const std::system_error& e) {
-    return e.code().value() > 0 ? e.code().value() : EIO;
+    return errno_value(e.code().value(), e.code().category() == std::system_category() ||
+                                             e.code().category() == std::generic_category());
+  } catch (const boost::system::system_error& e) {
+    return errno_value(e.code().value(),
+                       e.code().category() == boost::system::system_category() ||
+                           e.code().category() == boost::system::generic_category());
   } catch (...) {
     return EIO;
   }
@@ -438,10 +452,22 @@ asio::awaitable<void> host::impl::extend_timeout_loop() {
     if (left <= clock::duration::zero())
       co_return;
     notifier_.extend_timeout(std::chrono::duration_cast<std::chrono::microseconds>(left + margin));
+    notifier_.status(stop_status());
     extend_timer_.expires_after(std::chrono::seconds(1));
     boost::system::error_code ec;
     co_await extend_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
+}
+
+std::string host::impl::stop_status() const {
+  const shutdown_phase phase = phase_.load();
+  const auto now = clock::now();
+  const auto left = budget_.budget_end > now ? budget_.budget_end - now : clock::duration::zero();
+  const auto seconds_left = std::chrono::duration_cast<std::chrono::seconds>(
+      left + std::chrono::milliseconds(500));  // rounded
+  return fmt::format("stopping: phase {}/6 {}, {} request(s) in flight, {}s left",
+                     phase_number(phase), to_string(phase), in_flight_.count(),
+                     seconds_left.count());
 }
 
 // ---- the state dump ----------------------------------------------------------------------------

@@ -116,6 +116,8 @@ struct host::impl : std::enable_shared_from_this<host::impl> {
   boost::asio::awaitable<void> reload();
   boost::asio::awaitable<void> watchdog_loop();
   boost::asio::awaitable<void> extend_timeout_loop();
+  /// One line for systemd's STATUS= during the stop: phase, in-flight count, time left.
+  std::string stop_status() const;
   std::string state_dump() const;
   void finish();
 

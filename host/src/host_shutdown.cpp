@@ -33,7 +33,7 @@ asio::awaitable<void> host::impl::shutdown() {
     phase_ = phase;
     phase_began = clock::now();
     spdlog::debug("{}: phase {}/6 {} begins", name, phase_number(phase), to_string(phase));
-    notifier_.status(fmt::format("stopping: phase {}/6 {}", phase_number(phase), to_string(phase)));
+    notifier_.status(stop_status());
   };
   const auto end_phase = [&](shutdown_phase phase, const std::string& detail = {}) {
     const auto d = clock::now() - phase_began;
@@ -45,11 +45,10 @@ asio::awaitable<void> host::impl::shutdown() {
   spdlog::info("{}: stopping ({}): budget {}, drain delay {}", name,
                lifetime::to_string(lifetime_.stop_reason()),
                format_duration(options_.shutdown_timeout), format_duration(options_.drain_delay));
-  asio::co_spawn(strand_, extend_timeout_loop(), asio::detached);
-
   // Phase 1: stopping.
-  begin_phase(shutdown_phase::stopping);
   notifier_.stopping();
+  begin_phase(shutdown_phase::stopping);
+  asio::co_spawn(strand_, extend_timeout_loop(), asio::detached);
   lifetime_.begin_shutdown_work(b.drain_end);
   lifetime_.on_shutdown_work_done([weak = std::weak_ptr(self)] {
     if (auto s = weak.lock()) {

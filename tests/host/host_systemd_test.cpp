@@ -118,7 +118,10 @@ TEST_CASE(
     const auto stopping = manager.wait_for("STOPPING=1");
     INFO(manager.all() << child.output());
     REQUIRE(stopping);
-    REQUIRE(manager.wait_for("STATUS=stopping: phase 4/6 drain"));
+    const auto draining = manager.wait_for("STATUS=stopping: phase 4/6 drain");
+    REQUIRE(draining);
+    CHECK(draining->find("request(s) in flight") != std::string::npos);
+    CHECK(draining->find("s left") != std::string::npos);
     const auto extend = manager.wait_for("EXTEND_TIMEOUT_USEC=");
     REQUIRE(extend);
     const long usec = std::stol(extend->substr(extend->find('=') + 1));
