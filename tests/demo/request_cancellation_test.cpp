@@ -3,6 +3,11 @@
 // shutdown phases, and the protocol limits.
 #include "http/connection.hpp"
 
+#include <future>
+#include <memory>
+#include <vector>
+
+#include <boost/asio/post.hpp>
 #include <catch2/catch.hpp>
 
 #include "http_client.hpp"
@@ -154,6 +159,34 @@ TEST_CASE("stop accepting closes idle keep-alive connections and the listener", 
       return true;
     }
   }));
+}
+
+TEST_CASE("connections still in the accept queue when accepting stops are answered, not reset",
+          "[threads]") {
+  test_server server({}, 1);
+  // Hold the only io thread so the next connections stay in the kernel's accept queue.
+  std::promise<void> release;
+  std::promise<void> holding;
+  boost::asio::post(server.io(), [&] {
+    holding.set_value();
+    release.get_future().wait();
+  });
+  holding.get_future().wait();
+  std::vector<std::unique_ptr<client>> queued;
+  for (int i = 0; i < 8; ++i) {
+    queued.push_back(std::make_unique<client>(server.port()));
+    queued.back()->send_request("GET", "/hello");
+  }
+  server.stopping.cancel(cancellation_reason::application_stopping);
+  server.stop_accepting.cancel(cancellation_reason::application_stopping);
+  release.set_value();
+  for (auto& c : queued) {
+    response r;
+    REQUIRE_NOTHROW(r = c->read_response());
+    CHECK(r.status == 200);
+    CHECK(r.closes());
+    CHECK(c->wait_closed());
+  }
 }
 
 TEST_CASE("from the moment the stop begins /readyz answers 503 and responses close") {

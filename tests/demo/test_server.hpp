@@ -36,6 +36,8 @@ class test_server {
 
   unsigned short port() const { return port_; }
   web_host& host() { return *host_; }
+  /// The io_context the host runs on (a test may post work that holds its threads).
+  boost::asio::io_context& io() { return io_; }
   const std::filesystem::path& storage() const { return storage_.path; }
   /// Replaces the configuration the next restart loads.
   void set_next_config(server_config config);

@@ -76,10 +76,17 @@ void connection::start() {
       asio::detached);
 }
 
+void connection::start_last_request() {
+  answer_first_ = true;
+  start();
+}
+
 void connection::close_if_idle() {
   asio::post(socket_.get_executor(), [self = shared_from_this()] {
     self->closing_ = true;
-    if (self->idle_)
+    // A request already on its way is answered (and closes) rather than reset with the socket.
+    error_code ec;
+    if (self->idle_ && self->socket_.available(ec) == 0)
       self->close_now();
   });
 }
@@ -130,7 +137,8 @@ asio::awaitable<connection::read_result> connection::read_header(bool first) {
   if (buffer_.size() == 0) {
     // Idle: waiting for the first byte of a request. stop_accepting closes us here.
     idle_ = true;
-    if (closing_)
+    error_code available_ec;
+    if (closing_ && !(answer_first_ && first) && socket_.available(available_ec) == 0)
       co_return read_result::closed;
     arm_timeout(first ? config->header_timeout : config->idle_timeout);
     auto [ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read,
@@ -166,8 +174,11 @@ asio::awaitable<bool> connection::serve_one() {
   const server_environment& env = host_->environment();
   if (env.stop_accepting.is_cancellation_requested())
     closing_ = true;
-  if (closing_ && buffer_.size() == 0)
-    co_return false;
+  if (closing_ && buffer_.size() == 0 && !(answer_first_ && !served_any_)) {
+    error_code ec;
+    if (socket_.available(ec) == 0)
+      co_return false;
+  }
 
   const auto result = co_await read_header(!served_any_);
   if (result == read_result::closed)

@@ -64,6 +64,10 @@ class connection : public std::enable_shared_from_this<connection> {
 
   /// Registers with the host and starts serving on the socket's strand.
   void start();
+  /// Like start() for a connection accepted while the host stops accepting: its first request is
+  /// still read and answered (with Connection: close) instead of the connection being closed
+  /// unanswered. Call instead of start().
+  void start_last_request();
   /// Closes the connection if it is waiting for a request; otherwise it closes after the current
   /// response. Any thread.
   void close_if_idle();
@@ -108,6 +112,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
   bool idle_ = false;
   bool closing_ = false;
+  bool answer_first_ = false;  // accepted at stop: the first request is answered regardless
   bool closed_ = false;
 
   // The current request (null between requests) and the disconnect watch.

@@ -144,7 +144,11 @@ void web_host::accept_on(const std::shared_ptr<listener>& l) {
             continue;
           }
           socket.set_option(tcp::no_delay(true), ec);
-          std::make_shared<connection>(std::move(socket), self)->start();
+          auto c = std::make_shared<connection>(std::move(socket), self);
+          if (self->environment_.stop_accepting.is_cancellation_requested())
+            c->start_last_request();
+          else
+            c->start();
         }
       },
       asio::detached);
@@ -214,7 +218,24 @@ void web_host::stop_accepting() {
     }
   }
   for (auto& l : listeners) {
-    asio::post(l->acceptor.get_executor(), [l] {
+    asio::post(l->acceptor.get_executor(), [self = shared_from_this(), l] {
+      // Connections already in the kernel's accept queue would be reset by the close: take them
+      // without blocking and answer their request (Connection: close) first.
+      boost::system::error_code ec;
+      l->acceptor.non_blocking(true, ec);
+      while (!ec && l->acceptor.is_open()) {
+        tcp::socket socket(asio::make_strand(self->executor_));
+        l->acceptor.accept(socket, ec);
+        if (ec == asio::error::connection_aborted) {
+          ec.clear();
+          continue;
+        }
+        if (ec)
+          break;
+        socket.set_option(tcp::no_delay(true), ec);
+        ec.clear();
+        std::make_shared<connection>(std::move(socket), self)->start_last_request();
+      }
       boost::system::error_code ignored;
       l->acceptor.close(ignored);
     });
