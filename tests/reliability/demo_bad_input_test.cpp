@@ -61,21 +61,15 @@ const std::vector<bad_value> bad_values{
     {"listen", "127.0.0.1:-1"},
 };
 
-// Known issues, checked by the [!mayfail] cases below: Boost.Program_options reads "-1" into an
-// unsigned option as its largest value, so --threads -1 tries to start 4294967295 threads
-// (std::bad_alloc, exit 64 without naming the option) and --max-body-size -5 is taken as no limit.
+// Boost.Program_options' own unsigned conversion reads "-1" as the largest value (--threads -1
+// would try to start 4294967295 threads, --max-body-size -5 would mean no limit): lifetime-demo
+// parses these options itself and must reject them.
 const std::vector<bad_value> negative_unsigned{
     {"threads", "-1"},
     {"max-body-size", "-5"},
     {"max-header-size", "-1"},
     {"max-upload-size", "-1"},
 };
-
-/// Values checked after Program_options merged every source, so their errors cannot name the file.
-bool validated_after_parsing(const bad_value& bad) {
-  return bad.option == "log-level" || bad.option == "listen" ||
-         bad.option == "request-cancellation";
-}
 
 void check_usage_error(const std::string& dir, const bad_value& bad) {
   auto [status, output] = run_demo({"--storage-dir", dir, "--" + bad.option, bad.value, "--listen",
@@ -111,31 +105,20 @@ TEST_CASE("every option with a malformed value exits 64 naming the option and th
 TEST_CASE("every config key with a malformed value exits 78 naming the file, the line and the key",
           "[reliability][demo][options]") {
   temp_dir dir;
-  for (const auto& bad : bad_values) {
-    if (!validated_after_parsing(bad))  // see the known issue below
-      check_config_error(dir.path(), bad);
-  }
+  for (const auto& bad : bad_values)
+    check_config_error(dir.path(), bad);
 }
 
-TEST_CASE("known issue: a negative number for an unsigned option exits 64 naming it",
-          "[reliability][demo][options][!mayfail]") {
+TEST_CASE("a negative number for an unsigned option exits 64 naming the option and the value",
+          "[reliability][demo][options]") {
   temp_dir dir;
   for (const auto& bad : negative_unsigned)
     check_usage_error(dir.path().string(), bad);
 }
 
-TEST_CASE(
-    "known issue: a malformed log-level, listen address, request-cancellation or negative number "
-    "in the config file exits 78 naming the file and the line",
-    "[reliability][demo][options][!mayfail]") {
-  // options::parse_all() checks --log-level after every source is merged and throws usage_error
-  // (exit 64, no file or line) even when the value came from the config file; lifetime-demo's
-  // main() checks --listen and --request-cancellation after parsing the same way.
+TEST_CASE("a negative number for an unsigned config key exits 78 naming the file and the line",
+          "[reliability][demo][options]") {
   temp_dir dir;
-  for (const auto& bad : bad_values) {
-    if (validated_after_parsing(bad))
-      check_config_error(dir.path(), bad);
-  }
   for (const auto& bad : negative_unsigned)
     check_config_error(dir.path(), bad);
 }
