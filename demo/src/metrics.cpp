@@ -44,6 +44,9 @@ std::string metrics::render(std::string_view state, bool ready) const {
   value("http_requests_total", requests_total);
   family("http_requests_in_flight", "gauge", "HTTP requests being handled.");
   value("http_requests_in_flight", requests_in_flight);
+  family("http_disconnect_watches_total", "counter",
+         "HTTP requests whose handler waited with a pending read watching for a disconnect.");
+  value("http_disconnect_watches_total", disconnect_watches_total);
   family("http_requests_aborted_total", "counter",
          "HTTP requests whose handler was cancelled, by reason.");
   for (std::size_t i = 0; i < abort_reasons.size(); ++i) {

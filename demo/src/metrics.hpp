@@ -23,8 +23,9 @@ class metrics {
       cancellation_reason::client_disconnected, cancellation_reason::application_stopping,
       cancellation_reason::deadline_exceeded, cancellation_reason::restart};
 
-  std::atomic<std::uint64_t> requests_total{0};     ///< requests whose header was read
-  std::atomic<std::int64_t> requests_in_flight{0};  ///< requests inside a handler
+  std::atomic<std::uint64_t> requests_total{0};            ///< requests whose header was read
+  std::atomic<std::int64_t> requests_in_flight{0};         ///< requests inside a handler
+  std::atomic<std::uint64_t> disconnect_watches_total{0};  ///< requests that armed the watch
   std::atomic<std::uint64_t> responses_2xx{0}, responses_3xx{0}, responses_4xx{0}, responses_5xx{0};
   std::atomic<std::uint64_t> connections_total{0};
   std::atomic<std::int64_t> connections_open{0};

@@ -82,6 +82,22 @@ TEST_CASE("a client that resets its connection mid-/api/work cancels the work", 
   CHECK(metric(server.port(), "demo_work_steps_total") - steps <= 5);
 }
 
+TEST_CASE("a handler that answers without waiting never arms the disconnect watch") {
+  test_server server;
+  constexpr const char* watches = "http_disconnect_watches_total";
+  const double before = metric(server.port(), watches);
+  client c(server.port());
+  for (int i = 0; i < 5; ++i) {
+    c.send_request("GET", "/hello");
+    CHECK(c.read_response().status == 200);
+  }
+  // Reading /metrics arms nothing either; /api/work waits, so it arms the watch once.
+  CHECK(metric(server.port(), watches) == before);
+  c.send_request("GET", "/api/work?seconds=0.01");
+  CHECK(c.read_response().status == 200);
+  CHECK(metric(server.port(), watches) == before + 1);
+}
+
 TEST_CASE("pipelined requests are answered in order and are not taken for a disconnect") {
   test_server server;
   client c(server.port());

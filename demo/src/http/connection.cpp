@@ -347,8 +347,8 @@ asio::awaitable<bool> connection::serve_one() {
         stream_parser_->body_limit(config->max_upload_size);
       }
     }
-    if (body_complete_)
-      start_watch();
+    // The disconnect watch is armed lazily, by request_context's waiting helpers: a handler that
+    // answers without waiting never pays for the extra read.
     co_await r.handler(ctx);
   } catch (const operation_cancelled& e) {
     reason = e.reason();
@@ -424,6 +424,9 @@ asio::awaitable<bool> connection::serve_one() {
   if (ctx.stream_broken_)
     must_close = true;
   co_await stop_watch();
+  if (watch_used_ && buffer_.size() == 0)
+    buffer_.shrink_to_fit();  // no read buffer kept while idle
+  watch_used_ = false;
   request_source_ = nullptr;
   deadline.disarm();
   stream_parser_.reset();
@@ -457,6 +460,9 @@ void connection::start_watch() {
   if (buffer_.size() >= watch_buffer_limit)
     return;
   watch_pending_ = true;
+  if (!watch_used_)
+    host_->stats().disconnect_watches_total.fetch_add(1, std::memory_order_relaxed);
+  watch_used_ = true;
   socket_.async_read_some(
       buffer_.prepare(watch_read_size),
       asio::bind_cancellation_slot(

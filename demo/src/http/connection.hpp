@@ -10,11 +10,13 @@
 // With --request-cancellation=off, requests get a default token and none of this runs.
 //
 // @par Disconnect detection
-// Once a request's body has been read, and while its handler runs, a read stays pending on the
-// socket into the connection's buffer. End of stream or an error (reset) cancels the request's
-// token with client_disconnected at once. Bytes that arrive (a pipelined next request) are kept in
-// the buffer for the next request and the read is re-armed while the buffer holds less than 64 KiB.
-// The pending read is cancelled, and awaited, before the next request is parsed.
+// From the moment a handler first waits (request_context::sleep_for() or watch_disconnect(), once
+// the body has been read) until it returns, a read stays pending on the socket into the
+// connection's buffer; handlers that answer without waiting never arm it. End of stream or an error
+// (reset) cancels the request's token with client_disconnected at once. Bytes that arrive (a
+// pipelined next request) are kept in the buffer for the next request and the read is re-armed
+// while the buffer holds less than 64 KiB. The pending read is cancelled, and awaited, before the
+// next request is parsed.
 //
 // @par Outcomes
 // A handler that ends by cancellation before sending a header gets: 499 in the log (nothing is
@@ -119,6 +121,7 @@ class connection : public std::enable_shared_from_this<connection> {
   cancellation_source* request_source_ = nullptr;
   bool watch_enabled_ = false;
   bool watch_pending_ = false;
+  bool watch_used_ = false;  // armed during the current request
   bool watch_stopping_ = false;
   bool peer_gone_ = false;
   boost::asio::cancellation_signal watch_signal_;

@@ -54,8 +54,14 @@ std::optional<std::string> request_context::session_id() const {
   return std::string(*value);
 }
 
+void request_context::watch_disconnect() {
+  if (body_complete())
+    conn_.start_watch();
+}
+
 asio::awaitable<void> request_context::sleep_for(std::chrono::steady_clock::duration duration) {
   token_.throw_if_cancellation_requested();
+  watch_disconnect();
   asio::steady_timer timer(co_await asio::this_coro::executor, duration);
   auto [ec] =
       co_await timer.async_wait(bind_cancellation(token_, asio::as_tuple(asio::use_awaitable)));
@@ -220,10 +226,8 @@ asio::awaitable<std::size_t> request_context::read_body_some(char* data, std::si
       throw operation_cancelled(cancellation_reason::client_disconnected);
     }
     const std::size_t got = size - parser.get().body().size;
-    if (parser.is_done()) {
+    if (parser.is_done())
       conn_.body_complete_ = true;
-      conn_.start_watch();
-    }
     if (got > 0)
       co_return got;
   }

@@ -4,8 +4,9 @@
 //
 // - token(): fires when the client disconnects, the application stops (after the drain), the web
 //   host restarts, or the request's deadline passes; token().reason() says which. Handlers await
-//   with sleep_for() or bind their own operations with lifetime::bind_cancellation(token(), ...),
-//   and let lifetime::operation_cancelled propagate: the connection turns it into 499/503/504.
+//   with sleep_for() or bind their own operations with lifetime::bind_cancellation(token(), ...)
+//   after calling watch_disconnect() (sleep_for() does so itself), and let
+//   lifetime::operation_cancelled propagate: the connection turns it into 499/503/504.
 // - send()/send_json(): one complete response. begin_events()/send_event()/end_events(): a
 //   server-sent-events stream (chunked), after which the request cannot be answered otherwise.
 // - read_body_some(): for routes with body_mode::streamed, the body piece by piece.
@@ -60,6 +61,10 @@ class request_context {
 
   // ---- Cancellation ----------------------------------------------------------------------
   const cancellation_token& token() const noexcept { return token_; }
+  /// Makes a client disconnect cancel token() from now on (a no-op until the body has been read,
+  /// with --request-cancellation=off, or when already watching). Call before awaiting anything
+  /// bound to token(); sleep_for() calls it.
+  void watch_disconnect();
   /// Waits `duration` unless the token fires first. @throws operation_cancelled.
   boost::asio::awaitable<void> sleep_for(std::chrono::steady_clock::duration duration);
 
