@@ -2,32 +2,60 @@
 #include "signals.hpp"
 
 #include <csignal>
+#include <mutex>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
 namespace lifetime::host::detail {
+namespace {
+
+/// Listeners that have stopped but keep their signals registered until the process ends.
+void retire(std::unique_ptr<signal_listener::registration> registration) {
+  static std::mutex mutex;
+  // Never destroyed: destroying a registration would restore the default actions.
+  static auto* retired = new std::vector<std::unique_ptr<signal_listener::registration>>();
+  std::lock_guard lock(mutex);
+  retired->push_back(std::move(registration));
+}
+
+/// Asio installs its handler without SA_RESTART (Boost 1.81 has no flags for it), so a signal
+/// would make blocking calls on the application's own threads (a read of stdin, a write to a
+/// file) fail with EINTR. Add the flag to the handler Asio installed.
+void restart_interrupted_calls(int signal_number) {
+  struct sigaction action {};
+  if (::sigaction(signal_number, nullptr, &action) == 0 && (action.sa_flags & SA_RESTART) == 0) {
+    action.sa_flags |= SA_RESTART;
+    ::sigaction(signal_number, &action, nullptr);
+  }
+}
+
+}  // namespace
 
 signal_listener::signal_listener(std::initializer_list<int> signals, handler on_signal)
-    : set_(io_), on_signal_(std::move(on_signal)), signals_(signals) {
-  for (const int s : signals)
-    set_.add(s);
+    : registration_(std::make_unique<registration>()), on_signal_(std::move(on_signal)) {
+  for (const int s : signals) {
+    registration_->set.add(s);
+    restart_interrupted_calls(s);
+  }
   wait();
-  thread_ = std::thread([this] { io_.run(); });
+  thread_ = std::thread([this] { registration_->io.run(); });
 }
 
 signal_listener::~signal_listener() {
-  io_.stop();
+  registration_->io.stop();
   if (thread_.joinable())
     thread_.join();
-  // Removing the signals from the set restores their default actions; ignore them instead.
+  // Removing the signals from the set would restore their default actions, and a late signal
+  // would then kill a process that is on its way to a graceful exit. The set stays registered
+  // instead, with no wait pending and no thread running it: the signals are caught and dropped.
   boost::system::error_code ignored;
-  set_.clear(ignored);
-  for (const int s : signals_)
-    std::signal(s, SIG_IGN);
+  registration_->set.cancel(ignored);
+  retire(std::move(registration_));
 }
 
 void signal_listener::wait() {
-  set_.async_wait([this](const boost::system::error_code& ec, int signal_number) {
+  registration_->set.async_wait([this](const boost::system::error_code& ec, int signal_number) {
     if (ec)
       return;
     try {

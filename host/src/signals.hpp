@@ -7,14 +7,15 @@
 // log, lock and cancel. One handler call at a time.
 //
 // Construction installs the handlers (throws std::system_error if it cannot); destruction
-// stops the thread, joins it and leaves the signals *ignored*: the host has stopped by then, and
-// a late SIGHUP or SIGTERM must not kill a process that is on its way to a graceful exit.
+// stops the thread, joins it and leaves the signals caught and dropped until the process ends:
+// the host has stopped by then, and a late SIGHUP or SIGTERM must not kill a process that is on
+// its way to a graceful exit.
 #pragma once
 
 #include <functional>
 #include <initializer_list>
+#include <memory>
 #include <thread>
-#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -24,6 +25,11 @@ namespace lifetime::host::detail {
 class signal_listener {
  public:
   using handler = std::function<void(int signal_number)>;
+  /// The signal_set and the io_context it reports to.
+  struct registration {
+    boost::asio::io_context io;
+    boost::asio::signal_set set{io};
+  };
 
   signal_listener(std::initializer_list<int> signals, handler on_signal);
   signal_listener(const signal_listener&) = delete;
@@ -33,10 +39,8 @@ class signal_listener {
  private:
   void wait();
 
-  boost::asio::io_context io_;
-  boost::asio::signal_set set_;
+  std::unique_ptr<registration> registration_;
   handler on_signal_;
-  std::vector<int> signals_;
   std::thread thread_;
 };
 
