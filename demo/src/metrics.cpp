@@ -37,16 +37,17 @@ std::string metrics::render(std::string_view state, bool ready) const {
   auto family = [&](std::string_view name, std::string_view type, std::string_view help) {
     fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
   };
-  auto value = [&](std::string_view name, const auto& v) {
+  // A metric with a single, unlabelled sample.
+  auto scalar = [&](std::string_view name, std::string_view type, std::string_view help,
+                    const auto& v) {
+    family(name, type, help);
     fmt::format_to(std::back_inserter(out), "{} {}\n", name, v.load(std::memory_order_relaxed));
   };
-  family("http_requests_total", "counter", "HTTP requests received.");
-  value("http_requests_total", requests_total);
-  family("http_requests_in_flight", "gauge", "HTTP requests being handled.");
-  value("http_requests_in_flight", requests_in_flight);
-  family("http_disconnect_watches_total", "counter",
-         "HTTP requests whose handler waited with a pending read watching for a disconnect.");
-  value("http_disconnect_watches_total", disconnect_watches_total);
+  scalar("http_requests_total", "counter", "HTTP requests received.", requests_total);
+  scalar("http_requests_in_flight", "gauge", "HTTP requests being handled.", requests_in_flight);
+  scalar("http_disconnect_watches_total", "counter",
+         "HTTP requests whose handler waited with a pending read watching for a disconnect.",
+         disconnect_watches_total);
   family("http_requests_aborted_total", "counter",
          "HTTP requests whose handler was cancelled, by reason.");
   for (std::size_t i = 0; i < abort_reasons.size(); ++i) {
@@ -60,24 +61,21 @@ std::string metrics::render(std::string_view state, bool ready) const {
       "{}\nhttp_responses_total{{code=\"4xx\"}} {}\nhttp_responses_total{{code=\"5xx\"}} "
       "{}\n",
       responses_2xx.load(), responses_3xx.load(), responses_4xx.load(), responses_5xx.load());
-  family("http_connections_total", "counter", "TCP connections accepted.");
-  value("http_connections_total", connections_total);
-  family("http_connections_open", "gauge", "TCP connections open.");
-  value("http_connections_open", connections_open);
-  family("demo_work_in_progress", "gauge", "/api/work and /api/stream handlers running.");
-  value("demo_work_in_progress", work_in_progress);
-  family("demo_work_steps_total", "counter", "Steps of work completed by those handlers.");
-  value("demo_work_steps_total", work_steps_total);
-  family("demo_operations_running", "gauge", "Background operations running.");
-  value("demo_operations_running", operations_running);
-  family("demo_operations_started_total", "counter", "Background operations started.");
-  value("demo_operations_started_total", operations_started_total);
-  family("demo_uploads_committed_total", "counter", "Uploads committed to storage.");
-  value("demo_uploads_committed_total", uploads_committed_total);
-  family("demo_uploads_aborted_total", "counter", "Uploads abandoned (nothing was kept).");
-  value("demo_uploads_aborted_total", uploads_aborted_total);
-  family("demo_web_host_restarts_total", "counter", "In-process restarts of the web host.");
-  value("demo_web_host_restarts_total", restarts_total);
+  scalar("http_connections_total", "counter", "TCP connections accepted.", connections_total);
+  scalar("http_connections_open", "gauge", "TCP connections open.", connections_open);
+  scalar("demo_work_in_progress", "gauge", "/api/work and /api/stream handlers running.",
+         work_in_progress);
+  scalar("demo_work_steps_total", "counter", "Steps of work completed by those handlers.",
+         work_steps_total);
+  scalar("demo_operations_running", "gauge", "Background operations running.", operations_running);
+  scalar("demo_operations_started_total", "counter", "Background operations started.",
+         operations_started_total);
+  scalar("demo_uploads_committed_total", "counter", "Uploads committed to storage.",
+         uploads_committed_total);
+  scalar("demo_uploads_aborted_total", "counter", "Uploads abandoned (nothing was kept).",
+         uploads_aborted_total);
+  scalar("demo_web_host_restarts_total", "counter", "In-process restarts of the web host.",
+         restarts_total);
   family("lifetime_state", "gauge", "The application's lifetime state (1 for the current one).");
   for (std::string_view s : {"starting", "started", "stopping", "stopped"}) {
     fmt::format_to(std::back_inserter(out), "lifetime_state{{state=\"{}\"}} {}\n", s,
