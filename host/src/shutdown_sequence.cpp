@@ -2,6 +2,7 @@
 #include <lifetime/host/shutdown_sequence.hpp>
 
 #include <algorithm>
+#include <cstdint>
 
 namespace lifetime::host {
 
@@ -27,18 +28,29 @@ std::string_view to_string(shutdown_phase phase) noexcept {
   return "unknown";
 }
 
+std::chrono::milliseconds shutdown_budget::reserve(std::chrono::milliseconds budget,
+                                                   std::size_t in_flight) noexcept {
+  using std::chrono::milliseconds;
+  budget = std::max(budget, milliseconds{0});
+  const milliseconds floor = std::min<milliseconds>(budget / 4, std::chrono::seconds(1));
+  // Bounded so that the product cannot overflow; half the budget caps the result anyway.
+  const auto count = static_cast<std::int64_t>(std::min<std::size_t>(in_flight, 1'000'000'000));
+  const auto by_count = std::chrono::ceil<milliseconds>(reserve_base + reserve_per_request * count);
+  return std::max(floor, std::min(by_count, budget / 2));
+}
+
 shutdown_budget shutdown_budget::compute(clock::time_point began, std::chrono::milliseconds budget,
-                                         std::chrono::milliseconds drain_delay) noexcept {
+                                         std::chrono::milliseconds drain_delay,
+                                         std::size_t in_flight) noexcept {
   budget = std::max(budget, std::chrono::milliseconds{0});
   drain_delay = std::max(drain_delay, std::chrono::milliseconds{0});
-  const std::chrono::milliseconds reserve =
-      std::min<std::chrono::milliseconds>(budget / 4, std::chrono::seconds(1));
+  const std::chrono::milliseconds reserve = shutdown_budget::reserve(budget, in_flight);
   shutdown_budget result;
   result.began = began;
   result.budget_end = began + budget;
   result.drain_end = result.budget_end - reserve;
   result.drain_delay_end = std::min(began + drain_delay, result.drain_end);
-  result.cancel_end = result.drain_end + reserve / 2;
+  result.cancel_end = result.drain_end + reserve * 3 / 4;
   return result;
 }
 

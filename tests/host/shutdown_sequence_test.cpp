@@ -17,7 +17,7 @@ TEST_CASE("one budget gives each phase its deadline, keeping a reserve for cance
   CHECK(b.budget_end == t0 + 30s);
   CHECK(b.drain_end == t0 + 29s);  // reserve: min(budget/4, 1s)
   CHECK(b.drain_delay_end == t0 + 5s);
-  CHECK(b.cancel_end == t0 + 29500ms);
+  CHECK(b.cancel_end == t0 + 29750ms);  // three quarters into the reserve
 }
 
 TEST_CASE("a short budget keeps a quarter of itself in reserve", "[host][shutdown]") {
@@ -25,8 +25,44 @@ TEST_CASE("a short budget keeps a quarter of itself in reserve", "[host][shutdow
   const auto b = shutdown_budget::compute(t0, 2s, 0ms);
   CHECK(b.drain_end == t0 + 1500ms);
   CHECK(b.drain_delay_end == t0);
-  CHECK(b.cancel_end == t0 + 1750ms);
+  CHECK(b.cancel_end == t0 + 1875ms);
   CHECK(b.budget_end == t0 + 2s);
+}
+
+TEST_CASE("with few requests in flight the reserve is a quarter of the budget, at most 1 s",
+          "[host][shutdown]") {
+  CHECK(shutdown_budget::reserve(1s, 0) == 250ms);
+  CHECK(shutdown_budget::reserve(1s, 1000) == 250ms);  // 25 ms + 1,000 x 50 us = 75 ms
+  CHECK(shutdown_budget::reserve(30s, 10000) == 1s);   // 525 ms
+  CHECK(shutdown_budget::reserve(30s) == 1s);
+}
+
+TEST_CASE("the reserve grows by 50 us per request in flight when the stop begins",
+          "[host][shutdown]") {
+  CHECK(shutdown_budget::reserve(2s, 9000) == 500ms);   // 475 ms: the quarter is more
+  CHECK(shutdown_budget::reserve(2s, 19000) == 975ms);  // 25 ms + 950 ms
+  CHECK(shutdown_budget::reserve(30s, 100000) == 5025ms);
+  CHECK(shutdown_budget::reserve(10s, 1) == 1s);
+  CHECK(shutdown_budget::reserve(10s, 60000) == 3025ms);
+}
+
+TEST_CASE("the reserve never takes more than half the budget from the drain", "[host][shutdown]") {
+  CHECK(shutdown_budget::reserve(1s, 10000) == 500ms);  // 525 ms wanted
+  CHECK(shutdown_budget::reserve(1s, std::size_t(-1)) == 500ms);
+  CHECK(shutdown_budget::reserve(0ms, 10000) == 0ms);
+  CHECK(shutdown_budget::reserve(-5s, 10000) == 0ms);
+}
+
+TEST_CASE("10,000 requests in flight with a 1 s budget are cancelled at 500 ms, not 750 ms",
+          "[host][shutdown]") {
+  const auto t0 = shutdown_budget::clock::time_point{} + 1h;
+  const auto b = shutdown_budget::compute(t0, 1s, 0ms, 10000);
+  CHECK(b.drain_end == t0 + 500ms);
+  CHECK(b.cancel_end == t0 + 875ms);
+  CHECK(b.budget_end == t0 + 1s);
+  const auto few = shutdown_budget::compute(t0, 1s, 0ms, 10);
+  CHECK(few.drain_end == t0 + 750ms);
+  CHECK(few.cancel_end == t0 + 937ms);
 }
 
 TEST_CASE("a drain delay longer than the budget ends at the drain deadline", "[host][shutdown]") {
