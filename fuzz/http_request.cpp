@@ -5,7 +5,7 @@
 // the same way, as connection::serve_one() (demo/src/http/connection.cpp) with the default
 // server_config: Beast's request_parser<empty_body> with header_limit(max_header_size), read with
 // http::read_header from an in-memory Beast test stream into a flat_buffer; then the target parsed
-// with boost::urls::parse_origin_form, its decoded segments routed with make_demo_router(), the
+// with boost::urls::parse_origin_form, its segments routed with make_demo_router(), the
 // `?timeout=` parameter read with parse_duration(), the session cookie found with find_cookie()
 // and the antiforgery header checked with session_store::verify() (the body is read even when
 // that fails, where the connection would answer 403); then the body: a buffered
@@ -119,9 +119,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto url = boost::urls::parse_origin_form(sv(header.target()));
     if (!url)
       return 0;  // 400 malformed target
-    std::vector<std::string> segments;
-    for (auto segment : url->segments())
-      segments.emplace_back(segment);
+    const auto segments = url->encoded_segments();
     auto match = f.routes.find(header.method(), segments);
     for (auto param : url->params()) {
       if (param.key == "timeout") {

@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "http/connection.hpp"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
 #include <limits>
 
 #include <spdlog/spdlog.h>
@@ -8,10 +14,13 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -68,6 +77,12 @@ connection::~connection() {
   host_->stats().connections_open.fetch_sub(1, std::memory_order_relaxed);
 }
 
+asio::any_io_executor connection::make_executor(const asio::any_io_executor& base) {
+  if (const auto* io = base.target<asio::io_context::executor_type>())
+    return asio::make_strand(*io);
+  return asio::make_strand(base);
+}
+
 void connection::start() {
   host_->add_connection(shared_from_this());
   asio::co_spawn(
@@ -85,9 +100,11 @@ void connection::close_if_idle() {
   asio::post(socket_.get_executor(), [self = shared_from_this()] {
     self->closing_ = true;
     // A request already on its way is answered (and closes) rather than reset with the socket.
+    // The idle read is cancelled rather than the socket closed: a read that already completed
+    // with the first bytes of a request (its handler queued behind this one) is not undone.
     error_code ec;
     if (self->idle_ && self->socket_.available(ec) == 0)
-      self->close_now();
+      self->socket_.cancel(ec);
   });
 }
 
@@ -106,19 +123,66 @@ void connection::close_now() {
 }
 
 void connection::arm_timeout(std::chrono::milliseconds after) {
-  const auto generation = ++timeout_generation_;
-  timeout_.expires_after(after);
-  timeout_.async_wait([self = shared_from_this(), generation](error_code ec) {
-    if (ec || generation != self->timeout_generation_)
-      return;
-    self->timed_out_ = true;
-    self->close_now();
-  });
+  deadline_ = std::chrono::steady_clock::now() + after;
+  if (!timer_pending_ || deadline_ < timer_expiry_)
+    start_timer(deadline_);
 }
 
-void connection::disarm_timeout() {
-  ++timeout_generation_;
-  timeout_.cancel();
+void connection::start_timer(std::chrono::steady_clock::time_point when) {
+  if (closed_)
+    return;
+  const auto generation = ++timer_generation_;
+  timer_pending_ = true;
+  timer_expiry_ = when;
+  timeout_.expires_at(when);  // cancels the wait it replaces
+  timeout_.async_wait(
+      [self = shared_from_this(), generation](error_code ec) { self->on_timer(ec, generation); });
+}
+
+void connection::on_timer(error_code ec, std::uint64_t generation) {
+  if (generation != timer_generation_)
+    return;  // replaced by an earlier deadline
+  timer_pending_ = false;
+  if (ec || closed_ || deadline_ == std::chrono::steady_clock::time_point::max())
+    return;
+  if (std::chrono::steady_clock::now() < deadline_) {
+    start_timer(deadline_);  // the deadline moved on since this wait started
+    return;
+  }
+  timed_out_ = true;
+  close_now();
+}
+
+asio::awaitable<error_code> connection::write_now_or_later(std::string_view header,
+                                                           std::string_view body) {
+  // Most responses fit in the socket's send buffer: one sendmsg, no suspension. What it does not
+  // take is written asynchronously (under the header timeout, like any write).
+  std::size_t written = 0;
+  const std::size_t total = header.size() + body.size();
+  iovec parts[2] = {{const_cast<char*>(header.data()), header.size()},
+                    {const_cast<char*>(body.data()), body.size()}};
+  msghdr message{};
+  message.msg_iov = parts;
+  message.msg_iovlen = body.empty() ? 1 : 2;
+  ssize_t sent = -1;
+  do {
+    sent = ::sendmsg(socket_.native_handle(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  if (sent < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+      co_return error_code(errno, boost::system::system_category());
+  } else {
+    written = static_cast<std::size_t>(sent);
+  }
+  if (written == total)
+    co_return error_code{};
+  const std::array<asio::const_buffer, 2> rest = {
+      asio::buffer(header) + std::min(written, header.size()),
+      asio::buffer(body) + (written > header.size() ? written - header.size() : 0)};
+  arm_timeout(host_->config()->header_timeout);
+  auto [ec, n] = co_await asio::async_write(socket_, rest, asio::as_tuple(asio::use_awaitable));
+  disarm_timeout();
+  co_return ec;
 }
 
 asio::awaitable<void> connection::run() {
@@ -134,40 +198,73 @@ asio::awaitable<void> connection::run() {
 
 asio::awaitable<connection::read_result> connection::read_header(bool first) {
   const auto config = host_->config();
-  if (buffer_.size() == 0) {
-    // Idle: waiting for the first byte of a request. stop_accepting closes us here.
-    idle_ = true;
-    error_code available_ec;
-    if (closing_ && !(answer_first_ && first) && socket_.available(available_ec) == 0)
-      co_return read_result::closed;
-    arm_timeout(first ? config->header_timeout : config->idle_timeout);
-    auto [ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                                            asio::as_tuple(asio::use_awaitable));
-    idle_ = false;
-    disarm_timeout();
-    if (ec || closed_)
-      co_return read_result::closed;
-  }
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(config->max_header_size));
   parser_->body_limit(std::numeric_limits<std::uint64_t>::max());  // each route checks its own
-  arm_timeout(config->header_timeout);
-  auto [ec, n] = co_await http::async_read_header(socket_, buffer_, *parser_,
-                                                  asio::as_tuple(asio::use_awaitable));
-  disarm_timeout();
-  if (!ec)
-    co_return read_result::ok;
-  if (closed_)
-    co_return read_result::closed;
-  if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
-    co_return read_result::too_large;
+  error_code available_ec;
+  if (buffer_.size() == 0) {
+    // Idle: waiting for the first byte of a request. stop_accepting closes us here.
+    if (closing_ && !(answer_first_ && first) && socket_.available(available_ec) == 0)
+      co_return read_result::closed;
+    idle_ = true;
+    arm_timeout(first ? config->header_timeout : config->idle_timeout);
+  } else {
+    arm_timeout(config->header_timeout);
   }
-  if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
-      ec == asio::error::eof || ec == asio::error::connection_reset ||
-      ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) {
-    co_return read_result::closed;
+  // The header is parsed from what is buffered (a pipelined request needs no read at all); each
+  // read is a single read_some into the buffer, the first of which is the idle wait.
+  for (;;) {
+    if (buffer_.size() > 0) {
+      error_code ec;
+      const auto used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (!ec && parser_->is_header_done()) {
+        disarm_timeout();
+        co_return read_result::ok;
+      }
+      if (ec && ec != http::error::need_more) {
+        disarm_timeout();
+        if (ec == http::error::header_limit)
+          co_return read_result::too_large;
+        co_return read_result::malformed;
+      }
+      if (!ec)
+        continue;
+    }
+    if (buffer_.size() >= buffer_.max_size()) {
+      disarm_timeout();
+      co_return read_result::too_large;
+    }
+    if (idle_ && !first) {
+      // The response just went out: the client's next request is not there yet. Handlers queued
+      // for other connections run first, so that the read below mostly finds the request instead
+      // of costing a recv that fails and a wait for the reactor.
+      co_await asio::post(socket_.get_executor(), asio::use_awaitable);
+      if (closed_ || (closing_ && socket_.available(available_ec) == 0)) {
+        idle_ = false;
+        disarm_timeout();
+        co_return read_result::closed;
+      }
+    }
+    auto [ec, n] = co_await socket_.async_read_some(
+        buffer_.prepare(beast::read_size(buffer_, 65536)), asio::as_tuple(asio::use_awaitable));
+    buffer_.commit(n);
+    if (idle_) {
+      idle_ = false;
+      if (!ec && !closed_)
+        arm_timeout(config->header_timeout);
+    }
+    if (ec || closed_) {
+      disarm_timeout();
+      if (closed_)
+        co_return read_result::closed;
+      if (ec == asio::error::eof || ec == asio::error::connection_reset ||
+          ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) {
+        co_return read_result::closed;
+      }
+      co_return read_result::malformed;
+    }
   }
-  co_return read_result::malformed;
 }
 
 asio::awaitable<bool> connection::serve_one() {
@@ -234,20 +331,19 @@ asio::awaitable<bool> connection::serve_one() {
     }
   }
 
-  header_ = parser_->get().base();
+  // The parser keeps its state (keep-alive, length, chunked) without the header's fields, which
+  // move to header_ (alive until the next request; method and target view into it).
   request_keep_alive_ = parser_->keep_alive();
-  const std::string method(sv(header_.method_string()));
-  const std::string target(sv(header_.target()));
-  const std::string request_line = method + " " + target;
+  header_ = std::move(parser_->get().base());
+  const std::string_view method = sv(header_.method_string());
+  const std::string_view target = sv(header_.target());
   const auto url = boost::urls::parse_origin_form(target);
   if (!url) {
-    co_await answer_early(http::status::bad_request, "malformed target", request_line);
+    co_await answer_early(http::status::bad_request, "malformed target",
+                          std::string(method) + " " + std::string(target));
     co_return false;
   }
-  std::vector<std::string> segments;
-  for (auto segment : url->segments())
-    segments.emplace_back(segment);
-  auto match = host_->routes().find(header_.method(), segments);
+  auto match = host_->routes().find(header_.method(), url->encoded_segments());
 
   const auto config = host_->config();
   const auto generation = host_->generation();
@@ -261,11 +357,8 @@ asio::awaitable<bool> connection::serve_one() {
     }
   }
 
-  // The request's token: one linked source, cancelled by the connection, the host, a restart or
-  // the deadline.
-  std::optional<cancellation_source> source;
-  cancellation_token token;
-  scoped_deadline deadline;
+  // The request's token (see request_token()): its parents and deadline are fixed now, the
+  // source itself is made when the handler first asks for it.
   std::optional<std::chrono::milliseconds> timeout_param;
   bool bad_timeout = false;
   for (auto param : url->params()) {
@@ -274,20 +367,15 @@ asio::awaitable<bool> connection::serve_one() {
       bad_timeout = !timeout_param;
     }
   }
-  if (config->request_cancellation) {
-    auto when = no_deadline;
-    if (config->request_timeout.count() > 0)
-      when = started + config->request_timeout;
-    if (timeout_param)
-      when = std::min(when, started + *timeout_param);
-    source.emplace(cancellation_source::linked({env.cancel_in_flight, generation}, when));
-    token = source->token();
-    deadline = cancel_at_deadline(socket_.get_executor(), *source);
-    request_source_ = &*source;
-  }
+  request_cancellable_ = config->request_cancellation;
+  request_deadline_ = no_deadline;
+  if (config->request_timeout.count() > 0)
+    request_deadline_ = started + config->request_timeout;
+  if (timeout_param)
+    request_deadline_ = std::min(request_deadline_, started + *timeout_param);
   request_generation_ = generation;
 
-  request_context ctx(*this, header_, *url, std::move(match.params), config, token);
+  request_context ctx(*this, header_, *url, std::move(match.params), config);
   stats.requests_in_flight.fetch_add(1, std::memory_order_relaxed);
 
   cancellation_reason reason = cancellation_reason::none;
@@ -355,17 +443,17 @@ asio::awaitable<bool> connection::serve_one() {
   } catch (const http_error& e) {
     error = e;
   } catch (const boost::system::system_error& e) {
-    if (token.is_cancellation_requested()) {
+    if (const auto& token = ctx.token(); token.is_cancellation_requested()) {
       reason = token.reason();
     } else if (peer_gone_ || ctx.stream_broken_ || closed_) {
       reason = cancellation_reason::client_disconnected;
     } else {
       internal_error = true;
-      spdlog::error("{} {}: {}", peer_, request_line, e.what());
+      spdlog::error("{} {} {}: {}", peer_, method, target, e.what());
     }
   } catch (const std::exception& e) {
     internal_error = true;
-    spdlog::error("{} {}: {}", peer_, request_line, e.what());
+    spdlog::error("{} {} {}: {}", peer_, method, target, e.what());
   }
   if (reason == cancellation_reason::client_disconnected)
     peer_gone_ = true;
@@ -427,8 +515,9 @@ asio::awaitable<bool> connection::serve_one() {
   if (watch_used_ && buffer_.size() == 0)
     buffer_.shrink_to_fit();  // no read buffer kept while idle
   watch_used_ = false;
-  request_source_ = nullptr;
-  deadline.disarm();
+  request_deadline_timer_.disarm();
+  request_source_.reset();
+  request_cancellable_ = false;
   stream_parser_.reset();
   stats.requests_in_flight.fetch_sub(1, std::memory_order_relaxed);
   holder.reset();
@@ -437,10 +526,10 @@ asio::awaitable<bool> connection::serve_one() {
       std::chrono::steady_clock::now() - started);
   const unsigned status = ctx.status_ == 0 ? 499 : ctx.status_;
   if (reason != cancellation_reason::none) {
-    spdlog::info("{} \"{}\" {} {}ms cancelled={}{}{}", peer_, request_line, status, elapsed.count(),
-                 to_string(reason), ctx.note_.empty() ? "" : " ", ctx.note_);
+    spdlog::info("{} \"{} {}\" {} {}ms cancelled={}{}{}", peer_, method, target, status,
+                 elapsed.count(), to_string(reason), ctx.note_.empty() ? "" : " ", ctx.note_);
   } else {
-    spdlog::info("{} \"{}\" {} {}ms{}{}", peer_, request_line, status, elapsed.count(),
+    spdlog::info("{} \"{} {}\" {} {}ms{}{}", peer_, method, target, status, elapsed.count(),
                  ctx.note_.empty() ? "" : " ", ctx.note_);
   }
   co_return !must_close && ctx.keep_alive_ && ctx.last_keep_alive_ && !peer_gone_ && !closed_;
@@ -453,8 +542,26 @@ bool connection::keep_alive_allowed() const noexcept {
          !request_generation_.is_cancellation_requested();
 }
 
+cancellation_token connection::request_token() {
+  if (!request_cancellable_)
+    return {};
+  if (!request_source_) {
+    request_source_.emplace(cancellation_source::linked(
+        {host_->environment().cancel_in_flight, request_generation_}, request_deadline_));
+    const auto when = request_source_->deadline();
+    if (peer_gone_) {
+      request_source_->cancel(cancellation_reason::client_disconnected);
+    } else if (when != no_deadline && when <= deadline_clock::now()) {
+      request_source_->cancel(cancellation_reason::deadline_exceeded);
+    } else {
+      request_deadline_timer_ = cancel_at_deadline(socket_.get_executor(), *request_source_);
+    }
+  }
+  return request_source_->token();
+}
+
 void connection::start_watch() {
-  watch_enabled_ = host_->config()->request_cancellation;
+  watch_enabled_ = request_cancellable_;
   if (!watch_enabled_ || watch_pending_ || peer_gone_ || closed_)
     return;
   if (buffer_.size() >= watch_buffer_limit)
@@ -476,7 +583,7 @@ void connection::on_watch(error_code ec, std::size_t n) {
   if (ec && ec != asio::error::operation_aborted) {
     // End of stream or reset: the client is gone.
     peer_gone_ = true;
-    if (request_source_ != nullptr)
+    if (request_source_)
       request_source_->cancel(cancellation_reason::client_disconnected);
   }
   if (watch_stopping_) {

@@ -3,11 +3,14 @@
 // own cancellation token, writes the responses, and notices when the client goes away.
 //
 // @par Request tokens
-// Each request gets one linked cancellation_source (one allocation) whose parents are the
+// Each request's token is one linked cancellation_source (one allocation) whose parents are the
 // environment's cancel_in_flight token (reason application_stopping) and the web host's generation
-// (reason restart); its deadline is the earliest of `?timeout=` and --request-timeout and a timer
-// cancels it with deadline_exceeded. The connection cancels it itself with client_disconnected.
-// With --request-cancellation=off, requests get a default token and none of this runs.
+// the request started in (reason restart); its deadline is the earliest of `?timeout=` and
+// --request-timeout and a timer cancels it with deadline_exceeded. The connection cancels it
+// itself with client_disconnected. The source is made the first time the handler asks for its
+// token (request_context::token(), or a helper that waits or reads the body), carrying whatever
+// happened since the request started; a handler that never does (GET /hello) costs nothing. With
+// --request-cancellation=off, requests get a default token and none of this runs.
 //
 // @par Disconnect detection
 // From the moment a handler first waits (request_context::sleep_for() or watch_disconnect(), once
@@ -25,6 +28,12 @@
 // http_requests_aborted_total{reason}. One access-log line per request: peer, method, target,
 // status, duration, cancel reason.
 //
+// @par Reads and writes
+// A request header is parsed from the connection's buffer, which is filled by single reads (the
+// first of which is the idle wait), so pipelined requests need no read. A response is serialized
+// once and handed to the socket directly; only what the socket does not take at once is written
+// asynchronously. Timeouts move a deadline; one timer per connection checks it.
+//
 // @par Limits
 // Header larger than max_header_size → 431; body larger than the route's limit → 413; malformed →
 // 400; header not complete within header_timeout, or idle between requests for idle_timeout → the
@@ -40,6 +49,8 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -50,6 +61,7 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 
+#include <lifetime/asio.hpp>
 #include <lifetime/cancellation.hpp>
 
 namespace lifetime::demo {
@@ -63,6 +75,11 @@ class connection : public std::enable_shared_from_this<connection> {
   ~connection();
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
+
+  /// The executor for a new connection's socket: a strand over `base`. Over an io_context's own
+  /// executor (the usual case) the strand fits inside any_io_executor, so copying it (every
+  /// operation does) allocates nothing.
+  static boost::asio::any_io_executor make_executor(const boost::asio::any_io_executor& base);
 
   /// Registers with the host and starts serving on the socket's strand.
   void start();
@@ -84,9 +101,19 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::asio::awaitable<read_result> read_header(bool first);
   boost::asio::awaitable<bool> serve_one();
 
-  // Timeouts close the socket; each arm() invalidates earlier timers.
+  // Timeouts close the socket once the deadline set by the latest arm_timeout() passes, unless
+  // disarm_timeout() came first. Arming and disarming only move the deadline: the one timer stays
+  // pending and is restarted only when a deadline comes earlier than its expiry, or when it
+  // expires before the deadline.
   void arm_timeout(std::chrono::milliseconds after);
-  void disarm_timeout();
+  void disarm_timeout() noexcept { deadline_ = std::chrono::steady_clock::time_point::max(); }
+  void start_timer(std::chrono::steady_clock::time_point when);
+  void on_timer(boost::system::error_code ec, std::uint64_t generation);
+
+  /// Writes `header` then `body`: at once if the socket takes them, else asynchronously under the
+  /// header timeout.
+  boost::asio::awaitable<boost::system::error_code> write_now_or_later(std::string_view header,
+                                                                       std::string_view body);
 
   // Disconnect detection (see the header comment).
   void start_watch();
@@ -101,8 +128,12 @@ class connection : public std::enable_shared_from_this<connection> {
   std::shared_ptr<web_host> host_;
   boost::beast::flat_buffer buffer_;
   boost::asio::steady_timer timeout_;
-  std::uint64_t timeout_generation_ = 0;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+  std::chrono::steady_clock::time_point timer_expiry_{};
+  std::uint64_t timer_generation_ = 0;
+  bool timer_pending_ = false;
   bool timed_out_ = false;
+  std::string write_buffer_;  // the serialized response header, reused
   std::optional<boost::beast::http::request_parser<boost::beast::http::empty_body>> parser_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::buffer_body>> stream_parser_;
   std::string peer_;
@@ -117,8 +148,18 @@ class connection : public std::enable_shared_from_this<connection> {
   bool answer_first_ = false;  // accepted at stop: the first request is answered regardless
   bool closed_ = false;
 
-  // The current request (null between requests) and the disconnect watch.
-  cancellation_source* request_source_ = nullptr;
+  // The current request's token, made by the first request_token() of the request: a linked
+  // source (one allocation) whose parents are the environment's cancel_in_flight and the
+  // generation the request started in, with the request's deadline. A handler that never asks for
+  // its token (nor waits, nor reads a streamed body) pays nothing for it; one that does gets the
+  // same token as if it had been made when the request started.
+  cancellation_token request_token();
+  std::optional<cancellation_source> request_source_;
+  scoped_deadline request_deadline_timer_;
+  deadline_clock::time_point request_deadline_ = no_deadline;
+  bool request_cancellable_ = false;  // false between requests and with cancellation off
+
+  // The disconnect watch.
   bool watch_enabled_ = false;
   bool watch_pending_ = false;
   bool watch_used_ = false;  // armed during the current request

@@ -27,14 +27,20 @@ namespace http = beast::http;
 
 request_context::request_context(connection& conn, const http::request_header<>& header,
                                  boost::urls::url_view url, std::vector<std::string> path_params,
-                                 std::shared_ptr<const server_config> config,
-                                 cancellation_token token)
+                                 std::shared_ptr<const server_config> config)
     : conn_(conn),
       header_(header),
       url_(url),
       path_params_(std::move(path_params)),
-      config_(std::move(config)),
-      token_(std::move(token)) {}
+      config_(std::move(config)) {}
+
+const cancellation_token& request_context::token() const {
+  if (!token_made_) {
+    token_ = conn_.request_token();
+    token_made_ = true;
+  }
+  return token_;
+}
 
 std::optional<std::string> request_context::query(std::string_view name) const {
   for (auto param : url_.params()) {
@@ -55,17 +61,18 @@ std::optional<std::string> request_context::session_id() const {
 }
 
 void request_context::watch_disconnect() {
+  token();  // what the watch cancels
   if (body_complete())
     conn_.start_watch();
 }
 
 asio::awaitable<void> request_context::sleep_for(std::chrono::steady_clock::duration duration) {
-  token_.throw_if_cancellation_requested();
+  token().throw_if_cancellation_requested();
   watch_disconnect();
   asio::steady_timer timer(co_await asio::this_coro::executor, duration);
   auto [ec] =
-      co_await timer.async_wait(bind_cancellation(token_, asio::as_tuple(asio::use_awaitable)));
-  token_.throw_if_cancellation_requested();
+      co_await timer.async_wait(bind_cancellation(token(), asio::as_tuple(asio::use_awaitable)));
+  token().throw_if_cancellation_requested();
   if (ec)
     throw boost::system::system_error(ec);
 }
@@ -101,10 +108,31 @@ asio::awaitable<void> request_context::send(response res) {
   res.prepare_payload();
   status_ = res.result_int();
   headers_sent_ = true;
-  conn_.arm_timeout(config_->header_timeout);
-  auto [ec, n] =
-      co_await http::async_write(conn_.socket_, res, asio::as_tuple(asio::use_awaitable));
-  conn_.disarm_timeout();
+  // The header as Beast's serializer writes it, into a buffer the connection reuses; the body
+  // goes out from the response itself.
+  std::string& head = conn_.write_buffer_;
+  head.clear();
+  const auto reason = res.reason();
+  const auto digit = [](unsigned n) { return static_cast<char>('0' + n % 10); };
+  const unsigned version = res.version();
+  head.append("HTTP/");
+  head += digit(version / 10);
+  head += '.';
+  head += digit(version);
+  head += ' ';
+  head += digit(status_ / 100);
+  head += digit(status_ / 10);
+  head += digit(status_);
+  head += ' ';
+  head.append(reason.data(), reason.size()).append("\r\n");
+  for (const auto& field : res) {
+    const auto name = field.name_string();
+    const auto value = field.value();
+    head.append(name.data(), name.size()).append(": ").append(value.data(), value.size());
+    head.append("\r\n");
+  }
+  head.append("\r\n");
+  const auto ec = co_await conn_.write_now_or_later(head, res.body());
   conn_.host_->stats().count_response(status_);
   if (ec) {
     stream_broken_ = true;
@@ -134,12 +162,12 @@ asio::awaitable<void> request_context::begin_events(std::chrono::milliseconds re
   http::response_serializer<http::empty_body> serializer(res);
   conn_.arm_timeout(config_->header_timeout);
   auto [ec, n] = co_await http::async_write_header(
-      conn_.socket_, serializer, bind_cancellation(token_, asio::as_tuple(asio::use_awaitable)));
+      conn_.socket_, serializer, bind_cancellation(token(), asio::as_tuple(asio::use_awaitable)));
   conn_.disarm_timeout();
   conn_.host_->stats().count_response(status_);
   if (ec) {
     stream_broken_ = true;
-    token_.throw_if_cancellation_requested();
+    token().throw_if_cancellation_requested();
     throw boost::system::system_error(ec);
   }
   if (retry.count() > 0) {
@@ -147,29 +175,29 @@ asio::awaitable<void> request_context::begin_events(std::chrono::milliseconds re
     conn_.arm_timeout(config_->header_timeout);
     auto [wec, wn] =
         co_await asio::async_write(conn_.socket_, http::make_chunk(asio::buffer(text)),
-                                   bind_cancellation(token_, asio::as_tuple(asio::use_awaitable)));
+                                   bind_cancellation(token(), asio::as_tuple(asio::use_awaitable)));
     conn_.disarm_timeout();
     if (wec) {
       stream_broken_ = true;
-      token_.throw_if_cancellation_requested();
+      token().throw_if_cancellation_requested();
       throw boost::system::system_error(wec);
     }
   }
 }
 
 asio::awaitable<void> request_context::send_event(std::string_view event, std::string_view data) {
-  token_.throw_if_cancellation_requested();
+  token().throw_if_cancellation_requested();
   std::string text;
   text.reserve(event.size() + data.size() + 16);
   text.append("event: ").append(event).append("\ndata: ").append(data).append("\n\n");
   conn_.arm_timeout(config_->header_timeout);
   auto [ec, n] =
       co_await asio::async_write(conn_.socket_, http::make_chunk(asio::buffer(text)),
-                                 bind_cancellation(token_, asio::as_tuple(asio::use_awaitable)));
+                                 bind_cancellation(token(), asio::as_tuple(asio::use_awaitable)));
   conn_.disarm_timeout();
   if (ec) {
     stream_broken_ = true;
-    token_.throw_if_cancellation_requested();
+    token().throw_if_cancellation_requested();
     throw boost::system::system_error(ec);
   }
 }
@@ -210,17 +238,17 @@ asio::awaitable<std::size_t> request_context::read_body_some(char* data, std::si
     conn_.arm_timeout(config_->header_timeout);
     auto [ec, n] = co_await http::async_read_some(
         conn_.socket_, conn_.buffer_, parser,
-        bind_cancellation(token_, asio::as_tuple(asio::use_awaitable)));
+        bind_cancellation(token(), asio::as_tuple(asio::use_awaitable)));
     conn_.disarm_timeout();
     if (ec == http::error::need_buffer)
       ec = {};
     if (ec) {
-      token_.throw_if_cancellation_requested();
+      token().throw_if_cancellation_requested();
       if (ec == http::error::body_limit)
         throw http_error(413, "upload too large", true);
       // End of stream, reset, or a stalled client whose timeout closed the socket.
       conn_.peer_gone_ = true;
-      if (conn_.request_source_ != nullptr) {
+      if (conn_.request_source_) {
         conn_.request_source_->cancel(cancellation_reason::client_disconnected);
       }
       throw operation_cancelled(cancellation_reason::client_disconnected);

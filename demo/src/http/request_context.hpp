@@ -46,7 +46,7 @@ class request_context {
 
   request_context(connection& conn, const boost::beast::http::request_header<>& header,
                   boost::urls::url_view url, std::vector<std::string> path_params,
-                  std::shared_ptr<const server_config> config, cancellation_token token);
+                  std::shared_ptr<const server_config> config);
 
   // ---- The request ----------------------------------------------------------------------
   const boost::beast::http::request_header<>& header() const noexcept { return header_; }
@@ -60,7 +60,9 @@ class request_context {
   std::optional<std::string> session_id() const;
 
   // ---- Cancellation ----------------------------------------------------------------------
-  const cancellation_token& token() const noexcept { return token_; }
+  /// Made on the first call (one allocation; with --request-cancellation=off a default token);
+  /// it carries whatever cancellation happened since the request started.
+  const cancellation_token& token() const;
   /// Makes a client disconnect cancel token() from now on (a no-op until the body has been read,
   /// with --request-cancellation=off, or when already watching). Call before awaiting anything
   /// bound to token(); sleep_for() calls it.
@@ -112,7 +114,8 @@ class request_context {
   boost::urls::url_view url_;
   std::vector<std::string> path_params_;
   std::shared_ptr<const server_config> config_;
-  cancellation_token token_;
+  mutable cancellation_token token_;  // token(): made on first use
+  mutable bool token_made_ = false;
   std::string body_;
   std::vector<std::pair<boost::beast::http::field, std::string>> extra_;
   bool headers_sent_ = false;

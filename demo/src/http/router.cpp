@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "http/router.hpp"
 
+#include <boost/url/decode_view.hpp>
+
 namespace lifetime::demo {
 namespace {
 
@@ -27,29 +29,34 @@ router& router::add(route r) {
 }
 
 router::match router::find(boost::beast::http::verb method,
-                           const std::vector<std::string>& segments) const {
+                           boost::urls::segments_encoded_view segments) const {
   match result;
+  const std::size_t count = segments.size();
   for (const auto& c : routes_) {
-    if (c.segments.size() != segments.size())
+    if (c.segments.size() != count)
       continue;
-    std::vector<std::string> params;
+    // Decoded comparisons in place: no string per segment; placeholders are decoded once the
+    // route matched.
     bool ok = true;
-    for (std::size_t i = 0; i < segments.size() && ok; ++i) {
-      if (c.segments[i] == "{}") {
-        if (segments[i].empty())
-          ok = false;
-        else
-          params.push_back(segments[i]);
-      } else if (c.segments[i] != segments[i]) {
-        ok = false;
-      }
+    std::size_t i = 0;
+    for (auto it = segments.begin(); i < count && ok; ++i, ++it) {
+      const auto segment = *it;
+      if (c.segments[i] == "{}")
+        ok = segment.decoded_size() != 0;
+      else
+        ok = segment.decoded_size() == c.segments[i].size() &&
+             (*segment).compare(c.segments[i]) == 0;
     }
     if (!ok)
       continue;
     result.path_exists = true;
     if (c.r.method == method) {
       result.found = &c.r;
-      result.params = std::move(params);
+      i = 0;
+      for (auto it = segments.begin(); i < count; ++i, ++it) {
+        if (c.segments[i] == "{}")
+          result.params.push_back((*it).decode());
+      }
       return result;
     }
   }

@@ -16,6 +16,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <boost/url/segments_encoded_view.hpp>
 
 namespace lifetime::demo {
 
@@ -45,7 +46,8 @@ class router {
   };
 
   router& add(route r);
-  match find(boost::beast::http::verb method, const std::vector<std::string>& segments) const;
+  /// `segments` is the request's path, percent-encoded; each segment is compared decoded.
+  match find(boost::beast::http::verb method, boost::urls::segments_encoded_view segments) const;
 
  private:
   struct compiled {

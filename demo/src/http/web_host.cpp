@@ -133,7 +133,7 @@ void web_host::accept_on(const std::shared_ptr<listener>& l) {
         asio::steady_timer backoff(l->acceptor.get_executor());
         for (;;) {
           auto [ec, socket] = co_await l->acceptor.async_accept(
-              asio::make_strand(self->executor_), asio::as_tuple(asio::use_awaitable));
+              connection::make_executor(self->executor_), asio::as_tuple(asio::use_awaitable));
           if (ec == asio::error::operation_aborted || !l->acceptor.is_open())
             break;
           if (ec) {
@@ -224,7 +224,7 @@ void web_host::stop_accepting() {
       boost::system::error_code ec;
       l->acceptor.non_blocking(true, ec);
       while (!ec && l->acceptor.is_open()) {
-        tcp::socket socket(asio::make_strand(self->executor_));
+        tcp::socket socket(connection::make_executor(self->executor_));
         l->acceptor.accept(socket, ec);
         if (ec == asio::error::connection_aborted) {
           ec.clear();
