@@ -60,6 +60,9 @@ TEST_CASE("SIGHUP restarts the web host: in-flight work gets 503 restart, servin
   client c(demo.port());
   c.send_request("GET", "/api/work?seconds=30");
   REQUIRE(eventually([&] { return metric(demo.port(), "demo_work_in_progress") == 1; }));
+  // The web host serves before the host has finished starting, and a reload is ignored until it
+  // has.
+  REQUIRE(demo.wait_for_log("started in", std::chrono::seconds(10)));
   demo.signal(SIGHUP);
   const auto r = c.read_response();
   CHECK(r.status == 503);
@@ -77,6 +80,7 @@ TEST_CASE("SIGHUP re-reads the config file and the web host serves with it") {
   demo_process demo({"--config=" + file.string()});
   CHECK(get(demo.port(), "/api/work?seconds=0.3").status == 200);
   { std::ofstream(file) << "request-timeout = 100ms\n"; }
+  REQUIRE(demo.wait_for_log("started in", std::chrono::seconds(10)));
   demo.signal(SIGHUP);
   REQUIRE(demo.wait_for_log("web host restarted", std::chrono::seconds(10)));
   CHECK(get(demo.port(), "/api/work?seconds=0.3").status == 504);
