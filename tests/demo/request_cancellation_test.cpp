@@ -116,6 +116,31 @@ TEST_CASE("pipelined requests are answered in order and are not taken for a disc
   CHECK(metric(server.port(), disconnected) == 0);
 }
 
+TEST_CASE("pipelined responses larger than the socket takes at once arrive whole and in order") {
+  // About 18 MB of pages for 37 KB of requests: the socket's buffers fill, so most responses go
+  // out partly at once and the rest asynchronously, while the next requests wait in the buffer.
+  test_server server;
+  const auto page = get(server.port(), "/").body;
+  REQUIRE(page.size() > 10000);
+  client c(server.port());
+  constexpr int pages = 1000;
+  std::string requests;
+  for (int i = 0; i < pages; ++i)
+    requests += "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  requests += "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+  c.send(requests);
+  int whole = 0;
+  for (int i = 0; i < pages; ++i) {
+    const auto r = c.read_response();
+    if (r.status == 200 && r.body == page)
+      ++whole;
+  }
+  CHECK(whole == pages);
+  const auto last = c.read_response();
+  CHECK(last.body == "hello\n");
+  CHECK_FALSE(last.closes());
+}
+
 TEST_CASE("a request past its ?timeout= deadline answers 504 and counts deadline_exceeded") {
   test_server server;
   const auto started = std::chrono::steady_clock::now();

@@ -228,7 +228,7 @@ asio::awaitable<connection::read_result> connection::read_header(bool first) {
           co_return read_result::too_large;
         co_return read_result::malformed;
       }
-      if (!ec)
+      if (!ec && used > 0)
         continue;
     }
     if (buffer_.size() >= buffer_.max_size()) {
