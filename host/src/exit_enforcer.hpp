@@ -6,8 +6,13 @@
 // no destructor, no atexit handler, nothing user code could block. Because it is a thread of its
 // own, neither a wedged event loop nor a callback blocking forever can hold the process past it.
 //
+// settle(code) says the stop itself is over with `code`: if the deadline still comes (the teardown
+// after the stop is slow or stuck), the exit cuts the teardown short with that code instead of
+// the armed one, since nothing the stop owed was abandoned.
+//
 // arm() is idempotent (the first deadline counts) and safe from any thread, including from inside
-// a cancellation callback; disarm() joins the thread and must not be called from it.
+// a cancellation callback; settle() is safe from any thread; disarm() joins the thread and must
+// not be called from it.
 #pragma once
 
 #include <chrono>
@@ -29,6 +34,7 @@ class exit_enforcer {
   ~exit_enforcer() { disarm(); }
 
   void arm(clock::time_point deadline, int code, std::function<std::string()> describe);
+  void settle(int code) noexcept;
   void disarm() noexcept;
 
  private:
@@ -36,6 +42,8 @@ class exit_enforcer {
   std::condition_variable changed_;
   bool armed_ = false;
   bool disarmed_ = false;
+  bool settled_ = false;
+  int settled_code_ = 0;
   std::thread thread_;
 };
 

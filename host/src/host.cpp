@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
 #include <sstream>
 #include <system_error>
 
@@ -14,6 +15,7 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
 #include <lifetime/asio.hpp>
@@ -107,14 +109,17 @@ std::string_view to_string(service_state state) {
 
 // ---- impl: construction ------------------------------------------------------------------------
 
-host::impl::impl(std::unique_ptr<detail::owned_io_context> owned, asio::io_context& io,
+host::impl::impl(std::unique_ptr<detail::owned_io_context> owned,
+                 std::unique_ptr<detail::owned_io_context> control, asio::io_context& io,
                  host_options options)
     : owned_io_(std::move(owned)),
+      control_io_(std::move(control)),
       options_(std::move(options)),
       io_(io),
-      strand_(asio::make_strand(io_)),
+      strand_(asio::make_strand(control_io_ ? *control_io_ : io_)),
+      watchdog_strand_(asio::make_strand(io_)),
       wake_(strand_),
-      watchdog_timer_(strand_),
+      watchdog_timer_(watchdog_strand_),
       extend_timer_(strand_) {}
 
 host::impl::~impl() {
@@ -135,12 +140,12 @@ void host::impl::init() {
 
 void host::impl::on_stop_begun() {
   std::call_once(stop_once_, [this] {
-    budget_ =
-        shutdown_budget::compute(clock::now(), options_.shutdown_timeout, options_.drain_delay);
+    budget_ = shutdown_budget::compute(clock::now(), options_.shutdown_timeout,
+                                       options_.drain_delay, in_flight_.count());
     stop_begun_.store(true, std::memory_order_release);
     if (owned_io_) {
-      enforcer_.arm(budget_.budget_end + std::chrono::milliseconds(500),
-                    to_int(exit_code::software), [this] { return state_dump(); });
+      enforcer_.arm(budget_.budget_end + exit_margin, to_int(exit_code::software),
+                    [this] { return state_dump(); });
     }
   });
 }
@@ -164,28 +169,47 @@ int host::impl::run() {
         [this](int signal_number) { on_signal(signal_number); });
   }
   int result = to_int(exit_code::software);
-  start([this, &result](int code) {
+  bool stopped = false;
+  start([this, &result, &stopped](int code) {
     result = code;
+    stopped = true;
     io_.stop();
   });
-  const unsigned extra = options_.threads > 1 ? options_.threads - 1 : 0;
-  std::vector<std::thread> threads;
-  threads.reserve(extra);
-  const auto run_io = [this] {
+  const auto run_loop = [this](asio::io_context& context) {
     for (;;) {
       try {
-        io_.run();
+        context.run();
         return;
       } catch (const std::exception& e) {
         spdlog::error("{}: an I/O handler threw: {}", options_.name, e.what());
       }
     }
   };
+  // The I/O threads run until on_exit stops them, even when no service has I/O pending; the
+  // sequence's own thread runs until the I/O threads are done.
+  auto io_work = asio::make_work_guard(io_);
+  auto control_work = asio::make_work_guard(*control_io_);
+  std::thread control([&] { run_loop(*control_io_); });
+  const unsigned extra = options_.threads > 1 ? options_.threads - 1 : 0;
+  std::vector<std::thread> threads;
+  threads.reserve(extra);
   for (unsigned i = 0; i < extra; ++i)
-    threads.emplace_back(run_io);
-  run_io();
+    threads.emplace_back([&] { run_loop(io_); });
+  run_loop(io_);
   for (auto& t : threads)
     t.join();
+  control_work.reset();
+  control_io_->stop();
+  control.join();
+  if (options_.exit_when_stopped && stopped) {
+    // The stop is over: what is left (connections, coroutine frames, pending operations) is
+    // memory and descriptors the kernel reclaims faster than their destructors would.
+    spdlog::debug("{}: exiting with code {} without destroying what is left", options_.name,
+                  result);
+    flush_logs();
+    std::fflush(nullptr);
+    ::_exit(result);
+  }
   signals_.reset();
   return result;
 }
@@ -211,14 +235,22 @@ void host::impl::finish() {
     return;
   finished_ = true;
   phase_ = shutdown_phase::stopped;
-  watchdog_timer_.cancel();
+  if (owned_io_)
+    enforcer_.settle(exit_code_.load());
+  asio::post(watchdog_strand_, [self = shared_from_this()] { self->watchdog_timer_.cancel(); });
   extend_timer_.cancel();
   {
     std::lock_guard lock(parent_leases_mutex_);
     parent_leases_.clear();
   }
   if (on_exit_) {
-    asio::post(io_, [on_exit = std::move(on_exit_), code = exit_code_.load()] { on_exit(code); });
+    // Owning mode: run()'s own callback, on the sequence's thread rather than behind whatever
+    // the I/O threads still have queued.
+    auto call = [on_exit = std::move(on_exit_), code = exit_code_.load()] { on_exit(code); };
+    if (control_io_)
+      asio::post(*control_io_, std::move(call));
+    else
+      asio::post(io_, std::move(call));
   }
 }
 
@@ -227,7 +259,7 @@ void host::impl::finish() {
 asio::awaitable<void> host::impl::run_host() {
   auto self = shared_from_this();
   if (watchdog_.enabled())
-    asio::co_spawn(strand_, watchdog_loop(), asio::detached);
+    asio::co_spawn(watchdog_strand_, watchdog_loop(), asio::detached);
 
   const auto began = clock::now();
   spdlog::info("{}: starting {} service(s)", options_.name, services_.size());
@@ -525,21 +557,25 @@ host::host(host_options options) {
   auto io = std::make_unique<detail::owned_io_context>(
       options.threads > 1 ? static_cast<int>(options.threads) : 1);
   auto& io_ref = *io;
-  impl_ = std::make_shared<impl>(std::move(io), io_ref, std::move(options));
+  impl_ = std::make_shared<impl>(std::move(io), std::make_unique<detail::owned_io_context>(1),
+                                 io_ref, std::move(options));
   impl_->init();
 }
 
 host::host(asio::io_context& io, host_options options)
-    : impl_(std::make_shared<impl>(nullptr, io, std::move(options))) {
+    : impl_(std::make_shared<impl>(nullptr, nullptr, io, std::move(options))) {
   impl_->options_.handle_signals = false;
   impl_->init();
 }
 
 host::~host() {
   if (impl_->owned_io_) {
-    // Destroy what is still queued (abandoned coroutines, timers' handlers) while the services
-    // are alive, then the services, then the io_context (the impl's last member).
+    // Destroy what is still queued (abandoned coroutines, timers' handlers) on the sequence's
+    // context and on the I/O context while the services are alive, then the services, then the
+    // contexts (the impl's last members).
     impl_->signals_.reset();
+    impl_->control_io_->stop();
+    impl_->control_io_->shutdown();
     impl_->owned_io_->stop();
     impl_->owned_io_->shutdown();
   }

@@ -3,7 +3,10 @@
 //
 // Invariants
 // - Everything not atomic is touched only on `strand_` (after start()), except what is set up
-//   before start() (services_, options_) and never changed after.
+//   before start() (services_, options_) and never changed after, and the watchdog's timer
+//   (on `watchdog_strand_`).
+// - An owning host's strand_ runs on control_io_, a context with one thread of its own; the
+//   services' I/O runs on io_. An embedded host's strand_ is on the embedder's io_context.
 // - One coroutine, run_host(), sequences startup and shutdown; it is the only waiter on `wake_`.
 //   Every event it may wait for (hook done, background run done, gate drained, shutdown work
 //   done, fast stop) calls wake() on the strand, and run_host() re-checks its condition before
@@ -96,9 +99,13 @@ struct hook_outcome {
 
 struct host::impl : std::enable_shared_from_this<host::impl> {
   using clock = std::chrono::steady_clock;
+
+  /// How long past the budget the exit enforcer waits before it ends the process (host.hpp).
+  static constexpr std::chrono::milliseconds exit_margin{100};
   using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
 
-  impl(std::unique_ptr<detail::owned_io_context> owned, boost::asio::io_context& io,
+  impl(std::unique_ptr<detail::owned_io_context> owned,
+       std::unique_ptr<detail::owned_io_context> control, boost::asio::io_context& io,
        host_options options);
   ~impl();
 
@@ -139,9 +146,13 @@ struct host::impl : std::enable_shared_from_this<host::impl> {
   bool is_stop_begun() const noexcept { return stop_begun_.load(std::memory_order_acquire); }
 
   std::unique_ptr<detail::owned_io_context> owned_io_;  // first member: destroyed last
+  // Owning mode: the context of strand_, run by a thread of its own, so that the sequence never
+  // waits in line behind the I/O handlers of thousands of connections (null when embedded).
+  std::unique_ptr<detail::owned_io_context> control_io_;
   host_options options_;
   boost::asio::io_context& io_;
   strand_type strand_;
+  strand_type watchdog_strand_;  // on io_: the watchdog pings only while the event loop runs
   boost::asio::steady_timer wake_;
   boost::asio::steady_timer watchdog_timer_;
   boost::asio::steady_timer extend_timer_;
@@ -172,7 +183,7 @@ struct host::impl : std::enable_shared_from_this<host::impl> {
   std::atomic<int> exit_code_{0};
   std::atomic<bool> reloading_{false};
   bool started_ = false;  // start() called
-  bool finished_ = false;
+  std::atomic<bool> finished_{false};
   std::function<void(int)> on_exit_;
 
   std::unique_ptr<detail::signal_listener> signals_;

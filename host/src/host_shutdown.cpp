@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The six shutdown phases of DESIGN.md under one budget (see shutdown_sequence.hpp for the
 // deadlines and host.hpp for what each phase does).
+#include <algorithm>
 #include <array>
 #include <string>
 
@@ -20,6 +21,17 @@ namespace asio = boost::asio;
 
 using detail::describe;
 using detail::millis;
+
+namespace {
+
+/// How long before the end of the budget the services' stop() tokens fire: 50 ms, at most a
+/// twentieth of the budget.
+std::chrono::steady_clock::duration stop_token_lead(const shutdown_budget& b) {
+  return std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(50),
+                                                       (b.budget_end - b.began) / 20);
+}
+
+}  // namespace
 
 asio::awaitable<void> host::impl::shutdown() {
   auto self = shared_from_this();
@@ -137,8 +149,10 @@ asio::awaitable<void> host::impl::shutdown() {
 
   // Phase 6: stop the services, reverse order.
   begin_phase(shutdown_phase::stop_services);
-  cancellation_source stop_source;
-  scoped_deadline stop_deadline(strand_, stop_source, b.budget_end);
+  // The stop token carries the end of the budget as its deadline but fires a little before it,
+  // so that a stop() that returns when its token fires is not abandoned at the end.
+  cancellation_source stop_source(b.budget_end);
+  scoped_deadline stop_deadline(strand_, stop_source, b.budget_end - stop_token_lead(b));
   for (auto it = services_.rbegin(); it != services_.rend(); ++it) {
     service_entry& entry = **it;
     if (entry.state != service_state::stopping)

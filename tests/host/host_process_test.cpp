@@ -83,13 +83,19 @@ TEST_CASE("services start in registration order and stop in reverse order",
   child.signal(SIGINT);
   REQUIRE(child.wait_for_exit(10s) == 0);
   INFO(child.output());
-  const std::vector<std::string> order = {"hook: recorder.starting()", "hook: last.starting()",
-                                          "hook: recorder.start()",    "hook: worker.run()",
-                                          "hook: last.start()",        "hook: recorder.started()",
-                                          "hook: last.started()",      "started in",
-                                          "hook: last.stopping()",     "hook: recorder.stopping()",
-                                          "hook: last.stop()",         "hook: worker.stop()",
-                                          "hook: recorder.stop()",     "hook: last.stopped()",
+  const std::vector<std::string> order = {"hook: recorder.starting()",
+                                          "hook: last.starting()",
+                                          "hook: recorder.start()",
+                                          "hook: last.start()",
+                                          "hook: recorder.started()",
+                                          "hook: last.started()",
+                                          "started in",
+                                          "hook: last.stopping()",
+                                          "hook: recorder.stopping()",
+                                          "hook: last.stop()",
+                                          "hook: worker.stop()",
+                                          "hook: recorder.stop()",
+                                          "hook: last.stopped()",
                                           "hook: recorder.stopped()"};
   int previous = -1;
   for (const auto& line : order) {
@@ -98,7 +104,9 @@ TEST_CASE("services start in registration order and stop in reverse order",
     CHECK(index > previous);
     previous = index;
   }
-  // run()'s token fires when the stop begins; run() returns before the worker's stop().
+  // run() begins after the worker's start(), on an I/O thread, concurrently with the hooks that
+  // follow; its token fires when the stop begins; run() returns before the worker's stop().
+  CHECK(child.index_of("hook: worker.run()") > child.index_of("service 'worker' started"));
   CHECK(child.index_of("worker: token fired") > child.index_of("started in"));
   CHECK(child.index_of("worker: token fired") < child.index_of("hook: worker.stop()"));
 }
@@ -150,6 +158,75 @@ TEST_CASE(
   REQUIRE(code == 70);
   CHECK(seconds_since(sent, child.exited_at()) < 2.0);
   CHECK(child.index_of("forcing exit with code 70") >= 0);
+}
+
+TEST_CASE("the exit enforcer ends a wedged stop 100 ms after the budget, with code 70",
+          "[host][process][threads]") {
+  child_process child(app({"--wedge", "--shutdown-timeout", "1s"}));
+  require_ready(child);
+  child.signal(SIGTERM);
+  const auto code = child.wait_for_exit(10s);
+  INFO(child.output());
+  REQUIRE(code == 70);
+  // The state dump is written by the enforcer when it wakes: never before budget + 100 ms, and
+  // (with slack for a loaded machine) well before the 1,500 ms an older margin gave.
+  const int dump = child.index_of("forcing exit with code 70");
+  REQUIRE(dump >= 0);
+  const std::string& line = child.lines().at(static_cast<std::size_t>(dump) + 1);
+  const auto at = line.find("elapsed ");
+  REQUIRE(at != std::string::npos);
+  const int elapsed_ms = std::stoi(line.substr(at + 8));
+  CHECK(elapsed_ms >= 1100);
+  CHECK(elapsed_ms < 1450);
+}
+
+TEST_CASE(
+    "by default run() ends the process once the stop is over, without destroying the services",
+    "[host][process][threads]") {
+  child_process child(app({}));
+  require_ready(child);
+  child.signal(SIGTERM);
+  const auto code = child.wait_for_exit(10s);
+  INFO(child.output());
+  REQUIRE(code == 0);
+  CHECK(child.index_of("lifetime: stopped fired") >= 0);
+  CHECK(child.index_of("stopped in") >= 0);
+  CHECK(child.index_of("run() returned") < 0);
+  CHECK(child.index_of("destroyed") < 0);
+}
+
+TEST_CASE("with exit_when_stopped off run() returns and the host destroys its services",
+          "[host][process][threads]") {
+  child_process child(app({"--return-from-run"}));
+  require_ready(child);
+  child.signal(SIGTERM);
+  const auto code = child.wait_for_exit(10s);
+  INFO(child.output());
+  REQUIRE(code == 0);
+  CHECK(child.index_of("run() returned 0") > child.index_of("stopped in"));
+  CHECK(child.index_of("hook: recorder destroyed") > child.index_of("run() returned 0"));
+  CHECK(child.index_of("hook: last destroyed") > child.index_of("run() returned 0"));
+  CHECK(child.index_of("host destroyed") > child.index_of("hook: recorder destroyed"));
+  CHECK(child.index_of("host destroyed") > child.index_of("hook: last destroyed"));
+}
+
+TEST_CASE(
+    "a stop that is over exits with its own code when the teardown after it never ends, "
+    "100 ms after the budget",
+    "[host][process][threads]") {
+  child_process child(app({"--return-from-run", "--block-after-run", "--shutdown-timeout", "1s"}));
+  require_ready(child);
+  const auto sent = clock_type::now();
+  child.signal(SIGTERM);
+  const auto code = child.wait_for_exit(10s);
+  INFO(child.output());
+  REQUIRE(code == 0);
+  CHECK(seconds_since(sent, child.exited_at()) >= 1.1);
+  CHECK(seconds_since(sent, child.exited_at()) < 3.0);
+  CHECK(child.index_of("blocking after run()") >= 0);
+  CHECK(child.index_of("the teardown did not end in time: exiting with code 0") >
+        child.index_of("blocking after run()"));
+  CHECK(child.index_of("forcing exit") < 0);
 }
 
 TEST_CASE(

@@ -39,6 +39,7 @@ class recorder : public lifetime::host::hosted_service {
  public:
   recorder(std::string name, const lifetime::host::options& opts)
       : name_(std::move(name)), opts_(opts) {}
+  ~recorder() override { spdlog::info("hook: {} destroyed", name_); }
   std::string_view name() const noexcept override { return name_; }
   asio::awaitable<void> starting(cancellation_token) override {
     log("starting");
@@ -165,11 +166,19 @@ int main(int argc, char* argv[]) {
       ("fail-start", po::bool_switch(), "add service 'failing' whose start() throws")           //
       ("background-throw-after", po::value<duration_value>(), "worker throws after this long")  //
       ("wedge", po::bool_switch(), "add service 'wedge' whose stopping() blocks its thread")    //
-      ("hold-request", po::bool_switch(), "hold one in-flight request until phase 5");
+      ("hold-request", po::bool_switch(), "hold one in-flight request until phase 5")           //
+      ("return-from-run", po::bool_switch(),
+       "exit_when_stopped off: run() returns and the host is destroyed before main returns")  //
+      ("block-after-run", po::bool_switch(),
+       "with --return-from-run: block forever once run() has returned");
   if (auto code = opts.parse(argc, const_cast<const char* const*>(argv)))
     return *code;
 
-  lifetime::host::host h(opts.to_host_options());
+  auto host_options = opts.to_host_options();
+  if (opts.value<bool>("return-from-run"))
+    host_options.exit_when_stopped = false;
+  std::optional<lifetime::host::host> owned(std::in_place, host_options);
+  lifetime::host::host& h = *owned;
   h.add_service<recorder>("recorder", opts);
   h.add_service<worker>(optional_duration(opts, "background-throw-after"));
   if (opts.value<bool>("fail-start"))
@@ -215,5 +224,17 @@ int main(int argc, char* argv[]) {
   }
   auto stopped =
       h.lifetime().stopped().register_callback([] { spdlog::info("lifetime: stopped fired"); });
-  return h.run();
+  const int code = h.run();
+  spdlog::info("run() returned {}", code);
+  if (opts.value<bool>("block-after-run")) {
+    spdlog::info("blocking after run()");
+    std::promise<void>().get_future().wait();
+  }
+  on_stop.reset();
+  lease_timer.reset();
+  lease.reset();
+  stopped.unregister();
+  owned.reset();
+  spdlog::info("host destroyed");
+  return code;
 }

@@ -13,9 +13,15 @@
 //
 // @par Modes
 // - Owning, host(options): the host owns an io_context, `threads` I/O threads (run() makes the
-//   calling thread one of them), the signals (on a thread of their own, so that a wedged event
-//   loop still hears them), spdlog's default logger, and an exit enforcer: once the stop begins,
-//   the process exits with code 70 at the end of the budget plus 500 ms whatever user code does.
+//   calling thread one of them), one more thread for its strand (the hooks and the shutdown
+//   sequence, so that they never queue behind the I/O of thousands of connections; the watchdog
+//   still pings from the I/O context), the signals (on a thread of their own, so that a wedged
+//   event loop still hears them), spdlog's default logger, and an exit enforcer: once the stop
+//   begins, the process exits at the end of the budget plus 100 ms whatever user code does, with
+//   code 70 if the stop was not over by then, or with the stop's own code if only the teardown
+//   after it was (a slow destructor). By default (host_options::exit_when_stopped) run() does not
+//   return: once the stop is over it flushes the log and _exit()s with the code, leaving the
+//   destruction of what is still alive to the kernel.
 // - Embedded, host(io, options): runs on the caller's io_context; no threads, no signals, no
 //   logger setup, no enforcer. start(on_exit) returns at once; link_parent() stops it with a
 //   parent; nested_host (nested_host.hpp) makes a host a service of another host.
@@ -28,13 +34,15 @@
 //   2 drain delay     keep serving for drain_delay (skipped on a fast stop).
 //   3 stop accepting  stop_accepting_token() fires; in_flight() closes.
 //   4 drain           wait until in_flight() is empty and every lease and callback is done.
-//                     Leases and callbacks are boxed to end a short reserve before the budget
-//                     (min(budget/4, 1s)), so that phases 5 and 6 keep some time.
+//                     Leases and callbacks are boxed to end a reserve before the budget, so
+//                     that phases 5 and 6 keep some time: min(budget/4, 1s), more with many
+//                     requests in flight (up to budget/2; the rule is in shutdown_sequence.hpp).
 //   5 cancel          in_flight_token() fires (application_stopping); wait briefly for in_flight().
 //                     Cancelled requests may still finish until the end of the budget; only
 //                     those in flight when it ends are abandoned (an overrun).
 //   6 stop services   background run()s are awaited, then stop() and stopped() (reverse order);
-//                     lifetime().stopped() fires.
+//                     lifetime().stopped() fires. stop()'s token fires just before the budget
+//                     ends (hosted_service.hpp).
 // Each phase is logged with its duration, then one summary line. Anything still holding when its
 // box ends is named in the log with how long it held, and the exit code becomes 70.
 //
@@ -49,8 +57,8 @@
 // STATUS= at startup, at each phase and at the end; STOPPING=1 in phase 1; RELOADING=1 with
 // MONOTONIC_USEC= then READY=1 around a reload; EXTEND_TIMEOUT_USEC= (time left in the budget
 // plus 5 s) every second while the stop progresses; ERRNO= when a service fails to start;
-// WATCHDOG=1 every half WATCHDOG_USEC, sent from the host's strand so that it stops when the
-// event loop does. Owning hosts also take LISTEN_FDS at construction (take_listen_fds()).
+// WATCHDOG=1 every half WATCHDOG_USEC, sent from a strand of the I/O context so that it stops
+// when the event loop does. Owning hosts also take LISTEN_FDS at construction (take_listen_fds()).
 //
 // @par Exit code
 // 0; 1 when a service failed (start, started, stop, a background run); 64/78 when start() threw

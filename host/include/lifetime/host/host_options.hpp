@@ -25,6 +25,14 @@ struct host_options {
   bool configure_logging = true;
   /// trace, debug, info, warn, error, critical, off (--log-level).
   std::string log_level = "info";
+  /// Owning mode only: once the stop is over (the services stopped, or the budget ran out), run()
+  /// flushes the log and C stdio and ends the process with _exit(exit code) instead of returning,
+  /// leaving what is still alive (connections, coroutine frames, pending operations) to the
+  /// kernel rather than to destructors: with thousands of connections their destruction alone
+  /// can outlast the budget. No destructor or atexit handler runs after the stop. Set it to false
+  /// to have run() return and the host destroy everything normally (the exit enforcer still
+  /// bounds that teardown). Embedded hosts never exit the process.
+  bool exit_when_stopped = true;
   /// The name in log lines and the systemd STATUS= text.
   std::string name = "host";
   /// Called on the host's strand when a reload is requested (SIGHUP), before the services'

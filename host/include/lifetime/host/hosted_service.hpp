@@ -17,9 +17,10 @@
 //            first) → stopped (same order) → lifetime().stopped() fires
 //
 // Common rules for every hook:
-// - Thread: the host's strand. With one io thread that is the event loop itself, so a hook must
-//   not block its thread: await instead (a hook that blocks delays everything, and a hook still
-//   running when the shutdown budget ends is abandoned and the process exits with code 70).
+// - Thread: the host's strand: in an owning host, a thread of its own next to the I/O threads;
+//   in an embedded host, the embedder's event loop. A hook must not block its thread: await
+//   instead (a hook that blocks delays every other hook and the shutdown sequence, and a hook
+//   still running when the shutdown budget ends is abandoned and the process exits with 70).
 // - Exceptions: noted per hook. lifetime::operation_cancelled thrown because a token fired is
 //   never a failure.
 // - Only services whose start() completed get stopping/stop/stopped. Each hook runs at most once
@@ -68,9 +69,11 @@ class hosted_service {
   virtual boost::asio::awaitable<void> stopping() { co_return; }
 
   /// Phase 6, reverse order: release what start() acquired. In-flight work has drained or been
-  /// cancelled by now. `token` fires (deadline_exceeded) when the shutdown budget ends; a stop()
-  /// still running then is abandoned, named in the log, and the exit code is 70. Throwing is
-  /// logged; the other services are still stopped and the exit code is 1.
+  /// cancelled by now. `token` fires (deadline_exceeded) shortly before the shutdown budget ends
+  /// (50 ms, at most a twentieth of the budget; token.deadline() is the end itself), so that a
+  /// stop() that returns when it fires is not abandoned; a stop() still running when the budget
+  /// ends is abandoned, named in the log, and the exit code is 70. Throwing is logged; the other
+  /// services are still stopped and the exit code is 1.
   virtual boost::asio::awaitable<void> stop(lifetime::cancellation_token token) {
     (void)token;
     co_return;
