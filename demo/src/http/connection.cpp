@@ -153,12 +153,10 @@ void connection::on_timer(error_code ec, std::uint64_t generation) {
   close_now();
 }
 
-asio::awaitable<error_code> connection::write_now_or_later(std::string_view header,
-                                                           std::string_view body) {
-  // Most responses fit in the socket's send buffer: one sendmsg, no suspension. What it does not
-  // take is written asynchronously (under the header timeout, like any write).
-  std::size_t written = 0;
-  const std::size_t total = header.size() + body.size();
+error_code connection::write_now(std::string_view header, std::string_view body,
+                                 std::size_t& written) {
+  // Most responses fit in the socket's send buffer.
+  written = 0;
   iovec parts[2] = {{const_cast<char*>(header.data()), header.size()},
                     {const_cast<char*>(body.data()), body.size()}};
   msghdr message{};
@@ -168,14 +166,15 @@ asio::awaitable<error_code> connection::write_now_or_later(std::string_view head
   do {
     sent = ::sendmsg(socket_.native_handle(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
   } while (sent < 0 && errno == EINTR);
-  if (sent < 0) {
-    if (errno != EAGAIN && errno != EWOULDBLOCK)
-      co_return error_code(errno, boost::system::system_category());
-  } else {
+  if (sent >= 0)
     written = static_cast<std::size_t>(sent);
-  }
-  if (written == total)
-    co_return error_code{};
+  else if (errno != EAGAIN && errno != EWOULDBLOCK)
+    return error_code(errno, boost::system::system_category());
+  return {};
+}
+
+asio::awaitable<error_code> connection::write_rest(std::string_view header, std::string_view body,
+                                                   std::size_t written) {
   const std::array<asio::const_buffer, 2> rest = {
       asio::buffer(header) + std::min(written, header.size()),
       asio::buffer(body) + (written > header.size() ? written - header.size() : 0)};

@@ -110,10 +110,13 @@ class connection : public std::enable_shared_from_this<connection> {
   void start_timer(std::chrono::steady_clock::time_point when);
   void on_timer(boost::system::error_code ec, std::uint64_t generation);
 
-  /// Writes `header` then `body`: at once if the socket takes them, else asynchronously under the
-  /// header timeout.
-  boost::asio::awaitable<boost::system::error_code> write_now_or_later(std::string_view header,
-                                                                       std::string_view body);
+  /// Writes `header` then `body`: as much as the socket takes at once (one sendmsg, no
+  /// suspension), then the rest, if any, asynchronously under the header timeout.
+  boost::system::error_code write_now(std::string_view header, std::string_view body,
+                                      std::size_t& written);
+  boost::asio::awaitable<boost::system::error_code> write_rest(std::string_view header,
+                                                               std::string_view body,
+                                                               std::size_t written);
 
   // Disconnect detection (see the header comment).
   void start_watch();

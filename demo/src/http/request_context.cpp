@@ -132,7 +132,10 @@ asio::awaitable<void> request_context::send(response res) {
     head.append("\r\n");
   }
   head.append("\r\n");
-  const auto ec = co_await conn_.write_now_or_later(head, res.body());
+  std::size_t written = 0;
+  auto ec = conn_.write_now(head, res.body(), written);
+  if (!ec && written < head.size() + res.body().size())
+    ec = co_await conn_.write_rest(head, res.body(), written);
   conn_.host_->stats().count_response(status_);
   if (ec) {
     stream_broken_ = true;
