@@ -5,8 +5,11 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <linux/sockios.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -176,6 +179,13 @@ std::string client::read_until(std::string_view marker) {
       throw std::runtime_error("connection closed before marker");
   }
   return buffer_;
+}
+
+std::size_t client::unacked_bytes() const {
+  int queued = 0;
+  if (::ioctl(fd_, SIOCOUTQ, &queued) != 0)
+    throw std::runtime_error(std::string("ioctl(SIOCOUTQ): ") + std::strerror(errno));
+  return static_cast<std::size_t>(queued);
 }
 
 bool client::wait_closed(std::chrono::milliseconds timeout) {

@@ -45,6 +45,9 @@ class client {
   /// True once the server closed the connection (EOF or reset) before the timeout; buffered
   /// bytes are kept.
   bool wait_closed(std::chrono::milliseconds timeout = 5000ms);
+  /// Bytes sent that the server's kernel has not acknowledged yet (0: everything sent is in the
+  /// server's receive queue).
+  std::size_t unacked_bytes() const;
   /// Half-close: sends FIN, keeps reading.
   void shutdown_write();
   /// Closes with RST (SO_LINGER 0).

@@ -220,6 +220,7 @@ TEST_CASE("connections still in the accept queue when accepting stops are answer
   }
   server.stopping.cancel(cancellation_reason::application_stopping);
   server.stop_accepting.cancel(cancellation_reason::application_stopping);
+  server.in_flight.close();  // as the host does right after stop-accepting
   release.set_value();
   for (auto& c : queued) {
     response r;
@@ -228,6 +229,36 @@ TEST_CASE("connections still in the accept queue when accepting stops are answer
     CHECK(r.closes());
     CHECK(c->wait_closed());
   }
+}
+
+TEST_CASE("a request already received on a keep-alive connection when accepting stops is served",
+          "[threads]") {
+  test_server server({}, 1);
+  client c(server.port());
+  c.send_request("GET", "/hello");
+  CHECK(c.read_response().status == 200);
+  // Hold the only io thread; the next request reaches the socket before accepting stops and the
+  // gate closes, and is read after: a proxy in front cannot retry a 503 the way it retries a
+  // refused connection, so it is served.
+  std::promise<void> release;
+  std::promise<void> holding;
+  boost::asio::post(server.io(), [&] {
+    holding.set_value();
+    release.get_future().wait();
+  });
+  holding.get_future().wait();
+  c.send_request("GET", "/hello");
+  REQUIRE(eventually([&] { return c.unacked_bytes() == 0; }));
+  server.stopping.cancel(cancellation_reason::application_stopping);
+  server.stop_accepting.cancel(cancellation_reason::application_stopping);
+  server.in_flight.close();
+  CHECK_FALSE(server.in_flight.is_drained());  // held until every connection was looked at
+  release.set_value();
+  const auto r = c.read_response();
+  CHECK(r.status == 200);
+  CHECK(r.closes());
+  CHECK(c.wait_closed());
+  CHECK(eventually([&] { return server.in_flight.is_drained(); }));
 }
 
 TEST_CASE("from the moment the stop begins /readyz answers 503 and responses close") {

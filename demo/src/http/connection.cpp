@@ -91,14 +91,23 @@ void connection::start() {
       asio::detached);
 }
 
-void connection::start_last_request() {
+void connection::start_last_request(std::shared_ptr<const lifetime::gate::holder> admission) {
   answer_first_ = true;
+  if (admission)
+    admitted_.emplace(*admission);  // a copy enters even the closed gate
   start();
 }
 
-void connection::close_if_idle() {
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+void connection::close_if_idle(std::shared_ptr<const lifetime::gate::holder> admission) {
+  asio::post(socket_.get_executor(), [self = shared_from_this(), admission = std::move(admission)] {
     self->closing_ = true;
+    if (self->closed_)
+      return;
+    // Whatever request this connection reads from now on had arrived before accepting stopped (or
+    // is pipelined behind the current one): it enters the gate on the stop's hold. A connection
+    // that reads nothing more drops the hold when it ends.
+    if (admission && !self->admitted_)
+      self->admitted_.emplace(*admission);
     // A request already on its way is answered (and closes) rather than reset with the socket.
     // The idle read is cancelled rather than the socket closed: a read that already completed
     // with the first bytes of a request (its handler queued behind this one) is not undone.
@@ -191,6 +200,7 @@ asio::awaitable<void> connection::run() {
   } catch (const std::exception& e) {
     spdlog::debug("connection {}: {}", peer_, e.what());
   }
+  admitted_.reset();  // no request came for it
   co_await stop_watch();
   close_now();
 }
@@ -349,10 +359,17 @@ asio::awaitable<bool> connection::serve_one() {
 
   // The in-flight gate: closed once the host drains (phase 3 on).
   std::optional<lifetime::gate::holder> holder;
-  if (env.in_flight != nullptr) {
+  if (admitted_) {
+    holder = std::move(admitted_);
+    admitted_.reset();
+  } else if (env.in_flight != nullptr) {
     holder = env.in_flight->try_enter();
     if (!holder) {
       closing_ = true;
+      // Read before this connection's close_if_idle() ran (it is queued behind us): the request
+      // had arrived when accepting stopped.
+      if (auto admission = host_->stop_admission())
+        holder.emplace(*admission);
     }
   }
 

@@ -63,6 +63,7 @@
 
 #include <lifetime/asio.hpp>
 #include <lifetime/cancellation.hpp>
+#include <lifetime/gate.hpp>
 
 namespace lifetime::demo {
 
@@ -86,10 +87,14 @@ class connection : public std::enable_shared_from_this<connection> {
   /// Like start() for a connection accepted while the host stops accepting: its first request is
   /// still read and answered (with Connection: close) instead of the connection being closed
   /// unanswered. Call instead of start().
-  void start_last_request();
-  /// Closes the connection if it is waiting for a request; otherwise it closes after the current
-  /// response. Any thread.
-  void close_if_idle();
+  /// `admission`, when given, is a hold on the host's in-flight gate taken before the gate
+  /// closed: the first request enters the gate on a copy of it, so it is served rather than turned
+  /// away with a 503 (a proxy retries a refused connection, not a 503).
+  void start_last_request(std::shared_ptr<const lifetime::gate::holder> admission = nullptr);
+  /// Closes the connection if it is waiting for a request and none has arrived; otherwise it
+  /// closes after the next response, which enters the in-flight gate on a copy of `admission`
+  /// (see start_last_request). Any thread.
+  void close_if_idle(std::shared_ptr<const lifetime::gate::holder> admission = nullptr);
   /// Closes the socket now. Any thread.
   void close();
 
@@ -149,6 +154,9 @@ class connection : public std::enable_shared_from_this<connection> {
   bool idle_ = false;
   bool closing_ = false;
   bool answer_first_ = false;  // accepted at stop: the first request is answered regardless
+  // A hold on the in-flight gate given at stop-accepting to a connection whose request had
+  // arrived: its next request enters the gate on it.
+  std::optional<lifetime::gate::holder> admitted_;
   bool closed_ = false;
 
   // The current request's token, made by the first request_token() of the request: a linked

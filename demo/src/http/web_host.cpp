@@ -146,7 +146,7 @@ void web_host::accept_on(const std::shared_ptr<listener>& l) {
           socket.set_option(tcp::no_delay(true), ec);
           auto c = std::make_shared<connection>(std::move(socket), self);
           if (self->environment_.stop_accepting.is_cancellation_requested())
-            c->start_last_request();
+            c->start_last_request(self->stop_admission());
           else
             c->start();
         }
@@ -205,12 +205,22 @@ void web_host::set_restart_handler(std::function<void()> handler) {
 }
 
 void web_host::stop_accepting() {
-  if (accepting_stopped_.exchange(true))
+  if (accepting_stopped_.load())
     return;
+  // Taken before the host closes the gate (stop_accepting fires first); every posted close and
+  // the accept-queue sweep below keep it alive, and the last of them drops it.
+  std::shared_ptr<const lifetime::gate::holder> admission;
+  if (environment_.in_flight != nullptr) {
+    if (auto hold = environment_.in_flight->try_enter())
+      admission = std::make_shared<const lifetime::gate::holder>(std::move(*hold));
+  }
   std::vector<std::shared_ptr<listener>> listeners;
   std::vector<std::shared_ptr<connection>> connections;
   {
     std::lock_guard lock(mutex_);
+    if (accepting_stopped_.exchange(true))
+      return;
+    stop_admission_ = admission;
     listeners = listeners_;
     for (auto& [ptr, weak] : connections_) {
       if (auto c = weak.lock())
@@ -218,7 +228,7 @@ void web_host::stop_accepting() {
     }
   }
   for (auto& l : listeners) {
-    asio::post(l->acceptor.get_executor(), [self = shared_from_this(), l] {
+    asio::post(l->acceptor.get_executor(), [self = shared_from_this(), l, admission] {
       // Connections already in the kernel's accept queue would be reset by the close: take them
       // without blocking and answer their request (Connection: close) first.
       boost::system::error_code ec;
@@ -234,15 +244,20 @@ void web_host::stop_accepting() {
           break;
         socket.set_option(tcp::no_delay(true), ec);
         ec.clear();
-        std::make_shared<connection>(std::move(socket), self)->start_last_request();
+        std::make_shared<connection>(std::move(socket), self)->start_last_request(admission);
       }
       boost::system::error_code ignored;
       l->acceptor.close(ignored);
     });
   }
   for (auto& c : connections)
-    c->close_if_idle();
+    c->close_if_idle(admission);
   spdlog::info("stopped accepting; closing {} idle or finishing connection(s)", connections.size());
+}
+
+std::shared_ptr<const lifetime::gate::holder> web_host::stop_admission() const {
+  std::lock_guard lock(mutex_);
+  return stop_admission_.lock();
 }
 
 void web_host::close_connections() {
@@ -306,7 +321,7 @@ void web_host::add_connection(const std::shared_ptr<connection>& c) {
   std::lock_guard lock(mutex_);
   connections_.emplace(c.get(), c);
   if (accepting_stopped_)
-    c->close_if_idle();
+    c->close_if_idle(stop_admission_.lock());
 }
 
 void web_host::remove_connection(const connection* c) noexcept {

@@ -17,6 +17,10 @@
 // @par Stop
 // When environment().stop_accepting fires (or on stop_accepting()), the listeners close and idle
 // keep-alive connections close; a connection inside a request finishes it and then closes.
+// Requests that had already arrived by then (in a connection's socket, or on a connection still in
+// the kernel's accept queue) are served, not answered 503: the stop takes a hold on
+// environment().in_flight before the host closes it, hands a copy to each such connection, and
+// drops it once every connection and the accept queue have been looked at.
 // close_connections() closes every connection now; connection_count() tells when all are gone.
 //
 // @par Thread safety
@@ -39,6 +43,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <lifetime/cancellation.hpp>
+#include <lifetime/gate.hpp>
 
 #include "csrf.hpp"
 #include "http/router.hpp"
@@ -109,6 +114,9 @@ class web_host : public std::enable_shared_from_this<web_host> {
 
   // For connections.
   void add_connection(const std::shared_ptr<connection>& c);
+  /// The stop's hold on the in-flight gate while stop-accepting is still looking at connections
+  /// (see @par Stop), or null.
+  std::shared_ptr<const lifetime::gate::holder> stop_admission() const;
   void remove_connection(const connection* c) noexcept;
 
  private:
@@ -139,6 +147,9 @@ class web_host : public std::enable_shared_from_this<web_host> {
   std::atomic<bool> started_{false};
   std::atomic<bool> accepting_stopped_{false};
   std::optional<cancellation_registration<stop_callback>> stop_registration_;
+  // The stop's hold on the in-flight gate, alive while the stop looks at the connections and the
+  // accept queue (see @par Stop); connections accepted meanwhile get a copy.
+  std::weak_ptr<const lifetime::gate::holder> stop_admission_;
 };
 
 /// Parses "host:port", "[v6]:port" or ":port". @throws std::invalid_argument naming `text`.
