@@ -21,6 +21,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/read_size.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -60,6 +61,20 @@ std::string describe_peer(const asio::ip::tcp::socket& socket) {
   return ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
+// UndefinedBehaviorSanitizer checks the dynamic type of an error category the first time it sees
+// it, and reading the object for that check takes a descriptor (it probes memory through a pipe):
+// out of descriptors, that first check fails the process. The categories the connection's error
+// paths meet (end of stream, cancellation, reset, Beast's parser) are touched once, while
+// descriptors are still free. Costs nothing after the first connection.
+void touch_error_categories() noexcept {
+  static const bool touched = [] {
+    const error_code codes[] = {asio::error::eof, asio::error::operation_aborted,
+                                asio::error::connection_reset, http::error::need_more};
+    return codes[0] != codes[1] && codes[2] != codes[3];
+  }();
+  (void)touched;
+}
+
 }  // namespace
 
 connection::connection(asio::ip::tcp::socket socket, std::shared_ptr<web_host> host)
@@ -84,6 +99,7 @@ asio::any_io_executor connection::make_executor(const asio::any_io_executor& bas
 }
 
 void connection::start() {
+  touch_error_categories();
   host_->add_connection(shared_from_this());
   asio::co_spawn(
       socket_.get_executor(),
@@ -264,14 +280,10 @@ asio::awaitable<connection::read_result> connection::read_header(bool first) {
         arm_timeout(config->header_timeout);
     }
     if (ec || closed_) {
+      // End of stream, reset, a timeout or a stop that closed the socket or cancelled the read:
+      // whatever the error, nobody is left to read an answer.
       disarm_timeout();
-      if (closed_)
-        co_return read_result::closed;
-      if (ec == asio::error::eof || ec == asio::error::connection_reset ||
-          ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) {
-        co_return read_result::closed;
-      }
-      co_return read_result::malformed;
+      co_return read_result::closed;
     }
   }
 }
