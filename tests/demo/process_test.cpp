@@ -14,6 +14,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -37,6 +39,44 @@ TEST_CASE("SIGTERM with work past the budget answers 503 with Retry-After and ex
   CHECK(demo.wait_exit(std::chrono::seconds(10)) == 0);
   CHECK(std::chrono::steady_clock::now() - signalled < std::chrono::seconds(3));
   CHECK(demo.output().find("\"GET /api/work?seconds=30\" 503") != std::string::npos);
+}
+
+TEST_CASE(
+    "SIGTERM with hundreds of requests in flight answers every one 503 within the budget, closes "
+    "the idle connection, logs every request and exits 0") {
+  constexpr std::size_t n = 300;
+  demo_process demo({"--shutdown-timeout=1s"});
+  std::vector<std::unique_ptr<client>> clients;
+  for (std::size_t i = 0; i < n; ++i) {
+    clients.push_back(std::make_unique<client>(demo.port()));
+    clients.back()->send_request("GET", "/api/work?seconds=30");
+  }
+  client idle(demo.port());
+  idle.send_request("GET", "/hello");
+  CHECK(idle.read_response().status == 200);
+  REQUIRE(eventually([&] { return metric(demo.port(), "demo_work_in_progress") == n; }, 20s));
+  demo.signal(SIGTERM);
+  // Reading the log keeps the child's output pipe drained while it answers.
+  REQUIRE(demo.wait_for_log("stopped in", std::chrono::seconds(10)));
+  CHECK(idle.wait_closed());
+  std::size_t answered = 0;
+  for (auto& c : clients) {
+    const auto r = c->read_response();
+    if (r.status == 503 && r.closes())
+      ++answered;
+  }
+  CHECK(answered == n);
+  CHECK(demo.wait_exit(std::chrono::seconds(10)) == 0);
+  const std::string& log = demo.output();
+  INFO(log.substr(log.size() > 6000 ? log.size() - 6000 : 0));
+  CHECK(log.find("abandoned") == std::string::npos);
+  CHECK(log.find("overrun") == std::string::npos);
+  std::size_t logged = 0;
+  for (auto at = log.find("\"GET /api/work?seconds=30\" 503"); at != std::string::npos;
+       at = log.find("\"GET /api/work?seconds=30\" 503", at + 1)) {
+    ++logged;
+  }
+  CHECK(logged == n);
 }
 
 TEST_CASE("during the drain delay /readyz answers 503 and responses carry Connection: close") {

@@ -539,17 +539,11 @@ asio::awaitable<bool> connection::serve_one() {
     must_close = true;
   if (ctx.stream_broken_)
     must_close = true;
-  co_await stop_watch();
-  if (watch_used_ && buffer_.size() == 0)
-    buffer_.shrink_to_fit();  // no read buffer kept while idle
-  watch_used_ = false;
-  request_deadline_timer_.disarm();
-  request_source_.reset();
-  request_cancellable_ = false;
-  stream_parser_.reset();
-  stats.requests_in_flight.fetch_sub(1, std::memory_order_relaxed);
-  holder.reset();
-
+  // Answered: the access log line is written and the request leaves the in-flight gate now, not
+  // after the disconnect watch has wound down (a round trip through the strand that can queue
+  // behind thousands of other connections at shutdown: long enough for an answered request to
+  // be counted as abandoned at the end of the budget, or for its log line to be lost at exit).
+  // A connection that serves nothing more drops the stop's admission hold now too.
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started);
   const unsigned status = ctx.status_ == 0 ? 499 : ctx.status_;
@@ -560,6 +554,19 @@ asio::awaitable<bool> connection::serve_one() {
     spdlog::info("{} \"{} {}\" {} {}ms{}{}", peer_, method, target, status, elapsed.count(),
                  ctx.note_.empty() ? "" : " ", ctx.note_);
   }
+  holder.reset();
+  if (must_close || !ctx.keep_alive_ || !ctx.last_keep_alive_ || peer_gone_ || closed_)
+    admitted_.reset();  // it serves nothing more
+  co_await stop_watch();
+  if (watch_used_ && buffer_.size() == 0)
+    buffer_.shrink_to_fit();  // no read buffer kept while idle
+  watch_used_ = false;
+  request_deadline_timer_.disarm();
+  request_source_.reset();
+  request_cancellable_ = false;
+  stream_parser_.reset();
+  stats.requests_in_flight.fetch_sub(1, std::memory_order_relaxed);
+
   co_return !must_close && ctx.keep_alive_ && ctx.last_keep_alive_ && !peer_gone_ && !closed_;
 }
 
