@@ -261,6 +261,25 @@ TEST_CASE("a request already received on a keep-alive connection when accepting 
   CHECK(eventually([&] { return server.in_flight.is_drained(); }));
 }
 
+TEST_CASE("at stop-accepting the in-flight gate counts each request in flight once", "[threads]") {
+  test_server server;
+  auto busy = start_work(server);
+  client idle(server.port());
+  idle.send_request("GET", "/hello");
+  CHECK(idle.read_response().status == 200);
+  REQUIRE(server.in_flight.count() == 1);
+  server.stopping.cancel(cancellation_reason::application_stopping);
+  server.stop_accepting.cancel(cancellation_reason::application_stopping);
+  server.in_flight.close();
+  CHECK(idle.wait_closed());
+  // The stop's own hold is gone once it has looked at every connection; the busy connection,
+  // which closes after its response, took no second one.
+  CHECK(eventually([&] { return server.in_flight.count() == 1; }));
+  server.cancel_in_flight.cancel(cancellation_reason::application_stopping);
+  CHECK(busy->read_response().status == 503);
+  CHECK(eventually([&] { return server.in_flight.is_drained(); }));
+}
+
 TEST_CASE("from the moment the stop begins /readyz answers 503 and responses close") {
   test_server server;
   CHECK(get(server.port(), "/readyz").status == 200);

@@ -119,10 +119,10 @@ void connection::close_if_idle(std::shared_ptr<const lifetime::gate::holder> adm
     self->closing_ = true;
     if (self->closed_)
       return;
-    // Whatever request this connection reads from now on had arrived before accepting stopped (or
-    // is pipelined behind the current one): it enters the gate on the stop's hold. A connection
-    // that reads nothing more drops the hold when it ends.
-    if (admission && !self->admitted_)
+    // The request this connection reads next, if any, had arrived before accepting stopped: it
+    // enters the gate on the stop's hold. A connection inside a request needs none (it closes
+    // after the response), and one that reads nothing more drops the hold when it ends.
+    if (admission && !self->admitted_ && !self->in_request_)
       self->admitted_.emplace(*admission);
     // A request already on its way is answered (and closes) rather than reset with the socket.
     // The idle read is cancelled rather than the socket closed: a read that already completed
@@ -384,6 +384,7 @@ asio::awaitable<bool> connection::serve_one() {
         holder.emplace(*admission);
     }
   }
+  in_request_ = true;
 
   // The request's token (see request_token()): its parents and deadline are fixed now, the
   // source itself is made when the handler first asks for it.
@@ -555,6 +556,7 @@ asio::awaitable<bool> connection::serve_one() {
                  ctx.note_.empty() ? "" : " ", ctx.note_);
   }
   holder.reset();
+  in_request_ = false;
   if (must_close || !ctx.keep_alive_ || !ctx.last_keep_alive_ || peer_gone_ || closed_)
     admitted_.reset();  // it serves nothing more
   co_await stop_watch();

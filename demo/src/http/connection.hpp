@@ -157,6 +157,7 @@ class connection : public std::enable_shared_from_this<connection> {
   // A hold on the in-flight gate given at stop-accepting to a connection whose request had
   // arrived: its next request enters the gate on it.
   std::optional<lifetime::gate::holder> admitted_;
+  bool in_request_ = false;  // from entering the in-flight gate to leaving it
   bool closed_ = false;
 
   // The current request's token, made by the first request_token() of the request: a linked
