@@ -7,6 +7,8 @@
 
 #include <lifetime/host/logging.hpp>
 
+#include "signals.hpp"
+
 namespace lifetime::host::detail {
 
 void exit_enforcer::arm(clock::time_point deadline, int code,
@@ -16,6 +18,7 @@ void exit_enforcer::arm(clock::time_point deadline, int code,
     return;
   armed_ = true;
   thread_ = std::thread([this, deadline, code, describe = std::move(describe)] {
+    block_host_signals();
     bool settled = false;
     int exit_with = code;
     {

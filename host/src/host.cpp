@@ -165,8 +165,7 @@ void host::impl::wake() {
 int host::impl::run() {
   if (options_.handle_signals) {
     signals_ = std::make_unique<detail::signal_listener>(
-        std::initializer_list<int>{SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR2},
-        [this](int signal_number) { on_signal(signal_number); });
+        detail::host_signals, [this](int signal_number) { on_signal(signal_number); });
   }
   int result = to_int(exit_code::software);
   bool stopped = false;
@@ -189,12 +188,18 @@ int host::impl::run() {
   // sequence's own thread runs until the I/O threads are done.
   auto io_work = asio::make_work_guard(io_);
   auto control_work = asio::make_work_guard(*control_io_);
-  std::thread control([&] { run_loop(*control_io_); });
+  std::thread control([&] {
+    detail::block_host_signals();
+    run_loop(*control_io_);
+  });
   const unsigned extra = options_.threads > 1 ? options_.threads - 1 : 0;
   std::vector<std::thread> threads;
   threads.reserve(extra);
   for (unsigned i = 0; i < extra; ++i)
-    threads.emplace_back([&] { run_loop(io_); });
+    threads.emplace_back([&] {
+      detail::block_host_signals();
+      run_loop(io_);
+    });
   run_loop(io_);
   for (auto& t : threads)
     t.join();

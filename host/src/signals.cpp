@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "signals.hpp"
 
+#include <pthread.h>
+
 #include <csignal>
 #include <mutex>
 #include <vector>
@@ -41,14 +43,32 @@ void restart_interrupted_calls([[maybe_unused]] int signal_number) {
 
 }  // namespace
 
-signal_listener::signal_listener(std::initializer_list<int> signals, handler on_signal)
-    : registration_(std::make_unique<registration>()), on_signal_(std::move(on_signal)) {
-  for (const int s : signals) {
+void block_host_signals() noexcept {
+  sigset_t set;
+  sigemptyset(&set);
+  for (const int s : host_signals)
+    sigaddset(&set, s);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+signal_listener::signal_listener(std::vector<int> signals, handler on_signal)
+    : signals_(std::move(signals)),
+      registration_(std::make_unique<registration>()),
+      on_signal_(std::move(on_signal)) {
+  for (const int s : signals_) {
     registration_->set.add(s);
     restart_interrupted_calls(s);
   }
   wait();
-  thread_ = std::thread([this] { registration_->io.run(); });
+  thread_ = std::thread([this] {
+    // Whatever the thread that made the listener blocks, this one hears its signals.
+    sigset_t set;
+    sigemptyset(&set);
+    for (const int s : signals_)
+      sigaddset(&set, s);
+    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+    registration_->io.run();
+  });
 }
 
 signal_listener::~signal_listener() {

@@ -7,6 +7,8 @@
 
 #include <lifetime/callback_exception_handler.hpp>
 
+#include "library_thread.hpp"
+
 namespace lifetime::detail {
 namespace {
 
@@ -110,14 +112,20 @@ void shutdown_work::begin(clock::time_point budget_end) {
   budget_end_ = budget_end;
   // Leases released before shutdown were forgotten; the rest start their time box now.
   start_worker();
-  std::thread([self = shared_from_this()] { self->supervise(); }).detach();
+  std::thread([self = shared_from_this()] {
+    block_async_signals();
+    self->supervise();
+  }).detach();
 }
 
 void shutdown_work::reopen() {
   if (!finished_)
     return;
   finished_ = false;
-  std::thread([self = shared_from_this()] { self->supervise(); }).detach();
+  std::thread([self = shared_from_this()] {
+    block_async_signals();
+    self->supervise();
+  }).detach();
 }
 
 void shutdown_work::start_worker() {
@@ -128,7 +136,10 @@ void shutdown_work::start_worker() {
     return;
   worker_active_ = true;
   const std::uint64_t generation = ++worker_generation_;
-  std::thread([self = shared_from_this(), generation] { self->run_worker(generation); }).detach();
+  std::thread([self = shared_from_this(), generation] {
+    block_async_signals();
+    self->run_worker(generation);
+  }).detach();
 }
 
 void shutdown_work::run_worker(std::uint64_t generation) {
