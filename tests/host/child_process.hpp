@@ -87,6 +87,7 @@ class child_process {
   }
 
   void signal(int signal_number) { ::kill(pid_, signal_number); }
+  pid_t pid() const noexcept { return pid_; }
 
   /// Reads until a line containing `text` arrives (returned), or nothing at `timeout`/EOF.
   std::optional<std::string> wait_for_line(

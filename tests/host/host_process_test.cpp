@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -227,6 +228,41 @@ TEST_CASE(
   CHECK(child.index_of("the teardown did not end in time: exiting with code 0") >
         child.index_of("blocking after run()"));
   CHECK(child.index_of("forcing exit") < 0);
+}
+
+TEST_CASE("only the signal listener's thread and the application's hear the host's signals",
+          "[host][process]") {
+  child_process child(app({}));
+  require_ready(child);
+  // /proc/<pid>/task/<tid>/status: "SigBlk:" is the thread's blocked set, in hex, bit n-1 for
+  // signal n.
+  const auto blocks = [](const std::filesystem::path& status, int signal_number) {
+    std::ifstream in(status);
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("SigBlk:", 0) == 0) {
+        const auto mask = std::stoull(line.substr(7), nullptr, 16);
+        return (mask >> (signal_number - 1) & 1) != 0;
+      }
+    }
+    FAIL("no SigBlk in " << status);
+    return false;
+  };
+  int threads = 0;
+  int hearing = 0;
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(child.pid()) + "/task")) {
+    ++threads;
+    const bool blocked = blocks(task.path() / "status", SIGTERM);
+    for (const int s : {SIGINT, SIGQUIT, SIGHUP, SIGUSR2})
+      CHECK(blocks(task.path() / "status", s) == blocked);
+    if (!blocked)
+      ++hearing;
+  }
+  // main (the I/O thread here), the sequence's thread, the listener's.
+  CHECK(threads >= 3);
+  CHECK(hearing == 2);  // main, which is the application's, and the listener's
+  child.signal(SIGTERM);
+  CHECK(child.wait_for_exit(10s) == 0);
 }
 
 TEST_CASE(
