@@ -30,32 +30,6 @@ bool has_temp_upload(const temp_dir& dir, const fs::path& storage) {
   return false;
 }
 
-/// Waits until `predicate` holds, polling every 10 ms, at most `timeout`.
-template <class Predicate>
-bool eventually(Predicate predicate, std::chrono::milliseconds timeout = 5s) {
-  const auto deadline = clock_type::now() + timeout;
-  while (!predicate()) {
-    if (clock_type::now() > deadline)
-      return false;
-    ::poll(nullptr, 0, 10);
-  }
-  return true;
-}
-
-std::string upload_head(const std::string& name, const session& s, std::size_t length) {
-  return "PUT /api/uploads/" + name + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + s.headers() +
-         "Content-Type: application/octet-stream\r\nContent-Length: " + std::to_string(length) +
-         "\r\n\r\n";
-}
-
-void stop_cleanly(demo_server& server) {
-  server.proc->signal(SIGTERM);
-  const auto status = server.proc->wait_for_exit(15s);
-  INFO(server.proc->output());
-  REQUIRE(status);
-  CHECK(status->exited(0));
-}
-
 }  // namespace
 
 TEST_CASE(

@@ -3,9 +3,13 @@
 // fresh storage folder, and helpers for sessions and the antiforgery token.
 #pragma once
 
+#include <poll.h>
 #include <stdlib.h>
 
+#include <catch2/catch.hpp>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -107,6 +111,34 @@ inline session new_session(std::uint16_t port) {
   s.cookie = set_cookie.substr(0, set_cookie.find(';'));
   s.token = json_string(res->body, "token");
   return s;
+}
+
+/// Waits until `predicate` holds, polling every 10 ms, at most `timeout`.
+template <class Predicate>
+bool eventually(Predicate predicate, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!predicate()) {
+    if (std::chrono::steady_clock::now() > deadline)
+      return false;
+    ::poll(nullptr, 0, 10);
+  }
+  return true;
+}
+
+/// The head of a streamed upload of `length` bytes, with the session's cookie and token.
+inline std::string upload_head(const std::string& name, const session& s, std::size_t length) {
+  return "PUT /api/uploads/" + name + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + s.headers() +
+         "Content-Type: application/octet-stream\r\nContent-Length: " + std::to_string(length) +
+         "\r\n\r\n";
+}
+
+/// Sends SIGTERM and checks that the server exits 0 (its output goes into the failure message).
+inline void stop_cleanly(demo_server& server) {
+  server.proc->signal(SIGTERM);
+  const auto status = server.proc->wait_for_exit(std::chrono::seconds(15));
+  INFO(server.proc->output());
+  REQUIRE(status);
+  CHECK(status->exited(0));
 }
 
 }  // namespace lifetime::test
