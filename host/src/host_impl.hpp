@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: MIT
 // Internal: the state of one host and the coroutines that sequence it.
 //
+// Files: host.cpp (the public facade), host_runtime.cpp (construction, threads, run, start,
+// finish, the exit), host_startup.cpp (starting the services), host_shutdown.cpp (the six
+// phases), host_signals.cpp (what each signal does), host_reload.cpp (reload, watchdog,
+// EXTEND_TIMEOUT), state_dump.cpp, service_hooks.cpp (one time-boxed hook over the services).
+//
 // Invariants
 // - Everything not atomic is touched only on `strand_` (after start()), except what is set up
 //   before start() (services_, options_) and never changed after, and the watchdog's timer
@@ -9,10 +14,15 @@
 //   services' I/O runs on io_. An embedded host's strand_ is on the embedder's io_context.
 // - One coroutine, run_host(), sequences startup and shutdown; it is the only waiter on `wake_`.
 //   Every event it may wait for (hook done, background run done, gate drained, shutdown work
-//   done, fast stop) calls wake() on the strand, and run_host() re-checks its condition before
-//   every wait, so no wake-up is lost.
-// - The stop's deadlines (budget_) are set once, by the stopping() callback, on whichever thread
+//   done, stop begun, fast stop) calls wake() on the strand, and run_host() re-checks its
+//   condition before every wait, so no wake-up is lost.
+// - The stop's deadlines (budget_) are set once, by the driver's stop hook, on whichever thread
 //   stopped the application, before `stop_begun_` is released; readers load `stop_begun_` first.
+// - No thread the library starts (shutdown work, token callbacks) holds the impl: they reach it
+//   only through `waker_`, which finish() detaches before on_exit is posted. So once on_exit has
+//   run, nothing but the embedder's own handles keeps the impl alive.
+// - User code never runs on the signal listener's thread: it only counts signals, begins the stop
+//   (whose callbacks the lifetime runs on a thread of its own), posts, logs and exits.
 #pragma once
 
 #include <atomic>
@@ -25,7 +35,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -51,17 +60,6 @@ namespace lifetime::host {
 
 namespace detail {
 
-/// What an exception says, for the log.
-inline std::string describe(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "a non-standard exception";
-  }
-}
-
 /// "123ms", for the log.
 std::string millis(std::chrono::steady_clock::duration d);
 
@@ -83,18 +81,59 @@ enum class service_state : std::uint8_t {
   stopped,
 };
 
+std::string_view to_string(service_state state) noexcept;
+
 struct service_entry {
+  using clock = std::chrono::steady_clock;
+
   std::unique_ptr<hosted_service> service;
   background_service* background = nullptr;  // the same object, if it is one
   std::atomic<service_state> state{service_state::registered};
   std::atomic<bool> running{false};  // background run() in progress
   std::optional<cancellation_source> run_source;
+  // The hook the host is in now ("stop"), and since when: the state dump names a hook that
+  // blocks its thread, which no time box can interrupt.
+  std::atomic<const char*> hook{nullptr};
+  std::atomic<clock::rep> hook_began{0};
 };
 
 /// What became of one bounded hook.
 struct hook_outcome {
   bool finished = false;
   std::exception_ptr error;
+};
+
+/// How one service's hook ended, in a pass over the services (service_hooks.cpp).
+enum class hook_end : std::uint8_t { returned, failed, abandoned };
+
+/// One hook over the services: which ones, in which order, until when, and what follows.
+struct hook_pass {
+  hook_pass(const char* hook_name, bool reverse_order, service_state eligible_state,
+            std::chrono::steady_clock::time_point until = std::chrono::steady_clock::time_point::max())
+      : hook(hook_name), reverse(reverse_order), eligible(eligible_state), deadline(until) {}
+
+  const char* hook;  ///< "stop", for the log
+  bool reverse = false;
+  service_state eligible;  ///< only services in this state when their turn comes
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  bool until_stopping = false;  ///< end the pass (false) once the stop has begun
+  std::function<boost::asio::awaitable<void>(service_entry&)> call;
+  /// Called after each service's hook; returning false ends the pass (false).
+  std::function<bool(service_entry&, hook_end, const std::exception_ptr&)> then;
+};
+
+/// Lets threads that must not keep the host alive wake its sequence (see the invariants).
+class sequence_waker : public std::enable_shared_from_this<sequence_waker> {
+ public:
+  explicit sequence_waker(host::impl& host) noexcept : host_(&host) {}
+  /// Posts a wake-up to the sequence, unless detached. Any thread.
+  void wake();
+  /// From the strand: no wake-up reaches the host after this.
+  void detach() noexcept;
+
+ private:
+  std::mutex mutex_;
+  host::impl* host_;
 };
 
 struct host::impl : std::enable_shared_from_this<host::impl> {
@@ -109,39 +148,55 @@ struct host::impl : std::enable_shared_from_this<host::impl> {
        host_options options);
   ~impl();
 
-  // host.cpp: startup, run, signals, reload, state.
+  // host_runtime.cpp
   void init();
   int run();
   void start(std::function<void(int)> on_exit);
+  void finish();
+  void on_stop_begun();  // the driver's stop hook: any thread, must not block
+  void fail(int code) noexcept;  // raises exit_code_ to service_failed / software
+
+  // host_startup.cpp
   boost::asio::awaitable<void> run_host();
   boost::asio::awaitable<bool> start_services();
   void start_background(service_entry& entry);
   void on_background_done(service_entry& entry, std::exception_ptr error);
-  void on_stop_begun();
-  void on_signal(int signal_number);
-  void fast_stop();
-  boost::asio::awaitable<void> reload();
-  boost::asio::awaitable<void> watchdog_loop();
-  boost::asio::awaitable<void> extend_timeout_loop();
-  /// One line for systemd's STATUS= during the stop: phase, in-flight count, time left.
-  std::string stop_status() const;
-  std::string state_dump() const;
-  void finish();
 
   // host_shutdown.cpp: the six phases.
   boost::asio::awaitable<void> shutdown();
+  boost::asio::awaitable<void> stop_services(const shutdown_budget& b);
+  boost::asio::awaitable<void> await_stopped_callbacks(const shutdown_budget& b);
+  void report_shutdown_work();
 
-  // Waiting on the strand.
-  void wake();
-  template <class Condition>
-  boost::asio::awaitable<bool> wait_until(Condition condition, clock::time_point deadline);
+  // host_signals.cpp
+  void on_signal(int signal_number);
+  void fast_stop();
+
+  // host_reload.cpp
+  boost::asio::awaitable<void> reload();
+  boost::asio::awaitable<void> watchdog_loop();
+  boost::asio::awaitable<void> extend_timeout_loop();
+
+  // state_dump.cpp
+  /// One line for systemd's STATUS= during the stop: phase, in-flight count, time left.
+  std::string stop_status() const;
+  std::string state_dump() const;
+
+  // service_hooks.cpp
+  /// Runs `pass.hook` for each eligible service, one at a time, each bounded by pass.deadline;
+  /// logs each that fails or is abandoned (an abandoned one makes the stop an overrun).
+  boost::asio::awaitable<bool> for_each_service(hook_pass pass);
   /// Runs make_hook()'s coroutine on the strand and waits for it until `deadline`; a hook still
   /// running then is abandoned (finished == false). A hook that throws, even before its first
   /// suspension, reports the exception.
   boost::asio::awaitable<hook_outcome> bounded(
       std::function<boost::asio::awaitable<void>()> make_hook, clock::time_point deadline);
 
-  void fail(int code) noexcept;  // raises exit_code_ to service_failed / software
+  // Waiting on the strand.
+  void wake();
+  template <class Condition>
+  boost::asio::awaitable<bool> wait_until(Condition condition, clock::time_point deadline);
+
   shutdown_budget budget() const noexcept { return budget_; }
   bool is_stop_begun() const noexcept { return stop_begun_.load(std::memory_order_acquire); }
 
@@ -158,9 +213,11 @@ struct host::impl : std::enable_shared_from_this<host::impl> {
   boost::asio::steady_timer extend_timer_;
 
   lifetime::application_lifetime lifetime_;
+  lifetime::lifetime_driver driver_;
   lifetime::gate in_flight_;
   cancellation_source stop_accepting_;
   cancellation_source in_flight_cancel_;
+  std::shared_ptr<sequence_waker> waker_;
 
   systemd::notifier notifier_;
   systemd::watchdog_settings watchdog_;
@@ -171,14 +228,15 @@ struct host::impl : std::enable_shared_from_this<host::impl> {
   std::list<cancellation_registration<std::function<void()>>> parent_links_;
   std::mutex parent_leases_mutex_;
   std::vector<shutdown_lease> parent_leases_;
-  std::optional<cancellation_registration<std::function<void()>>> stop_watch_;
 
   std::atomic<shutdown_phase> phase_{shutdown_phase::running};
-  std::once_flag stop_once_;
   std::atomic<bool> stop_begun_{false};
   shutdown_budget budget_{};
+  std::chrono::microseconds cost_per_request_{shutdown_budget::reserve_per_request};
   std::atomic<bool> fast_{false};
+  std::atomic<bool> start_failed_{false};  // nothing to drain: the stop skips its drain delay
   std::atomic<bool> shutdown_work_over_{false};
+  bool overrun_ = false;  // something was abandoned at its box (strand)
   std::atomic<int> signal_count_{0};
   std::atomic<int> exit_code_{0};
   std::atomic<bool> reloading_{false};

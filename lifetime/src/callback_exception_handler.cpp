@@ -33,4 +33,14 @@ void report_callback_exception(std::exception_ptr error) noexcept {
 }
 }  // namespace detail
 
+std::string describe_exception(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "a non-standard exception";
+  }
+}
+
 }  // namespace lifetime

@@ -1,9 +1,19 @@
 // SPDX-License-Identifier: MIT
 #include <lifetime/cancellation.hpp>
 
+#include <cxxabi.h>
+
+#include <cstdlib>
 #include <memory>
 
 namespace lifetime {
+
+std::string detail::demangle(const char* mangled) {
+  int status = 0;
+  std::unique_ptr<char, decltype(&std::free)> readable(
+      abi::__cxa_demangle(mangled, nullptr, nullptr, &status), &std::free);
+  return status == 0 && readable ? std::string(readable.get()) : std::string(mangled);
+}
 
 cancellation_source cancellation_source::linked(std::span<const cancellation_token> parents,
                                                 deadline_clock::time_point deadline) {

@@ -22,7 +22,16 @@ void backoff() noexcept {
   std::this_thread::yield();
 }
 
+thread_local callback_observer* current_observer = nullptr;
+
 }  // namespace
+
+scoped_callback_observer::scoped_callback_observer(callback_observer& observer) noexcept
+    : previous_(std::exchange(current_observer, &observer)) {}
+
+scoped_callback_observer::~scoped_callback_observer() {
+  current_observer = previous_;
+}
 
 static_assert(alignof(cancellation_state) >= alignof(callback_node));
 static_assert(sizeof(cancellation_state) % alignof(callback_node) == 0);
@@ -81,21 +90,27 @@ std::uint32_t cancellation_state::lock() noexcept {
   }
 }
 
-bool cancellation_state::try_add_callback(callback_node* node) noexcept {
-  std::uint32_t word = word_.load(std::memory_order_acquire);
+bool cancellation_state::lock_unless_cancelled(std::uint32_t& word) noexcept {
+  word = word_.load(std::memory_order_acquire);
   for (;;) {
     if ((word & cancelled_bit) != 0)
       return false;
     if ((word & locked_bit) == 0 &&
         word_.compare_exchange_weak(word, word | locked_bit, std::memory_order_acquire,
                                     std::memory_order_acquire)) {
-      break;
+      return true;
     }
     if ((word & locked_bit) != 0) {
       backoff();
       word = word_.load(std::memory_order_acquire);
     }
   }
+}
+
+bool cancellation_state::try_add_callback(callback_node* node) noexcept {
+  std::uint32_t word;
+  if (!lock_unless_cancelled(word))
+    return false;
   node->prev_ = nullptr;
   node->next_ = head_;
   if (head_ != nullptr)
@@ -107,29 +122,43 @@ bool cancellation_state::try_add_callback(callback_node* node) noexcept {
 }
 
 bool cancellation_state::request_cancellation(cancellation_reason reason) noexcept {
-  std::uint32_t word = word_.load(std::memory_order_acquire);
-  for (;;) {
-    if ((word & cancelled_bit) != 0)
-      return false;
-    if ((word & locked_bit) == 0 &&
-        word_.compare_exchange_weak(word, word | locked_bit, std::memory_order_acquire,
-                                    std::memory_order_acquire)) {
-      break;
-    }
-    if ((word & locked_bit) != 0) {
-      backoff();
-      word = word_.load(std::memory_order_acquire);
-    }
-  }
+  std::uint32_t word;
+  if (!lock_unless_cancelled(word))
+    return false;
   reason_.store(reason, std::memory_order_relaxed);
   requester_ = std::this_thread::get_id();
   // Publish the cancellation to pollers while still holding the lock.
   word_.store(cancelled_bit | locked_bit, std::memory_order_release);
+  run_locked_callbacks(reason);
+  return true;
+}
 
+cancellation_state::mark_result cancellation_state::mark_cancelled(
+    cancellation_reason reason) noexcept {
+  std::uint32_t word;
+  if (!lock_unless_cancelled(word))
+    return mark_result::already_cancelled;
+  reason_.store(reason, std::memory_order_relaxed);
+  const bool pending = head_ != nullptr;
+  if (pending)
+    add_token_ref();  // held until run_callbacks() is done
+  unlock(cancelled_bit);
+  return pending ? mark_result::callbacks_pending : mark_result::cancelled;
+}
+
+void cancellation_state::run_callbacks() noexcept {
+  lock();
+  requester_ = std::this_thread::get_id();
+  run_locked_callbacks(reason_.load(std::memory_order_relaxed));
+  release_ref();  // mark_cancelled()'s
+}
+
+void cancellation_state::run_locked_callbacks(cancellation_reason reason) noexcept {
   if (head_ == nullptr) {
     unlock(cancelled_bit);
-    return true;
+    return;
   }
+  callback_observer* const observer = current_observer;
   // A callback may drop the last handle to this state (destroy the very source that is
   // cancelling); keep the state alive until the loop is done.
   add_token_ref();
@@ -144,7 +173,14 @@ bool cancellation_state::request_cancellation(cancellation_reason reason) noexce
     node->status_.store(reinterpret_cast<std::uintptr_t>(&destroyed), std::memory_order_relaxed);
     unlock(cancelled_bit);
 
-    node->run_(node, reason);  // registrations catch and report their own exceptions
+    // Registrations catch and report their own exceptions.
+    if (observer != nullptr && node->ops_->describe != nullptr) {
+      observer->running(node->ops_->describe(node));
+      node->ops_->run(node, reason);
+      observer->returned();
+    } else {
+      node->ops_->run(node, reason);
+    }
 
     if (!destroyed)
       mark_done(node);
@@ -157,7 +193,6 @@ bool cancellation_state::request_cancellation(cancellation_reason reason) noexce
     break;
   }
   release_ref();
-  return true;
 }
 
 void cancellation_state::remove_callback(callback_node* node) noexcept {

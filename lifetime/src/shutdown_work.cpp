@@ -7,6 +7,7 @@
 
 #include <lifetime/callback_exception_handler.hpp>
 
+#include "callback_dispatch.hpp"
 #include "library_thread.hpp"
 
 namespace lifetime::detail {
@@ -18,15 +19,6 @@ clock::time_point saturating_add(clock::time_point start, clock::duration d) noe
   return start + d;
 }
 
-std::string describe(std::exception_ptr error) {
-  try {
-    std::rethrow_exception(std::move(error));
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "a non-standard exception";
-  }
-}
 
 }  // namespace
 
@@ -171,7 +163,7 @@ void shutdown_work::run_worker(std::uint64_t generation) {
       callback(std::move(token));
     } catch (...) {
       failed = true;
-      error = describe(std::current_exception());
+      error = describe_exception(std::current_exception());
     }
 
     lock.lock();
@@ -188,8 +180,53 @@ void shutdown_work::run_worker(std::uint64_t generation) {
   }
 }
 
+void shutdown_work::track(std::shared_ptr<callback_dispatch> dispatch) {
+  {
+    std::lock_guard lock(mutex_);
+    dispatches_.push_back(dispatch_record{dispatch, false, {}, {}});
+    if (begun_)
+      reopen();
+  }
+  dispatch->on_done([weak = weak_from_this()] {
+    if (auto self = weak.lock()) {
+      std::lock_guard lock(self->mutex_);
+      self->changed_.notify_all();
+    }
+  });
+}
+
+shutdown_work_item shutdown_work::item_for(const callback_dispatch& dispatch, bool overrun,
+                                           const std::string& abandoned_in,
+                                           clock::time_point abandoned_at) {
+  using status = shutdown_work_item::status_type;
+  const auto now = dispatch.status();
+  shutdown_work_item item{shutdown_work_item::kind_type::token_callbacks,
+                          status::running,
+                          dispatch.token_name(),
+                          {},
+                          clock::duration::max(),
+                          {}};
+  const std::string& running = overrun ? abandoned_in : now.running;
+  if (!running.empty())
+    item.name += ": " + running;
+  if (overrun) {
+    item.status = status::overrun;
+    item.held = abandoned_at - now.began;
+  } else if (now.done) {
+    item.status = status::finished;
+    item.held = now.ended - now.began;
+  } else {
+    item.held = clock::now() - now.began;
+  }
+  return item;
+}
+
 bool shutdown_work::is_done() const noexcept {
   using status = shutdown_work_item::status_type;
+  for (const auto& d : dispatches_) {
+    if (!d.overrun && !d.dispatch->is_done())
+      return false;
+  }
   for (const auto& c : callbacks_) {
     if (c.status == status::pending || c.status == status::running)
       return false;
@@ -236,6 +273,16 @@ void shutdown_work::supervise() {
         }
       }
       if (now >= budget_end_) {
+        for (auto& d : dispatches_) {
+          if (d.overrun)
+            continue;
+          auto current = d.dispatch->status();
+          if (!current.done) {
+            d.overrun = true;  // abandoned: its thread is left to it
+            d.abandoned_in = std::move(current.running);
+            d.abandoned_at = now;
+          }
+        }
         for (auto& c : callbacks_) {
           if (c.status == status::pending) {
             c.status = status::overrun;  // never got to run
@@ -276,7 +323,9 @@ bool shutdown_work::wait(clock::time_point deadline) {
          std::none_of(
              callbacks_.begin(), callbacks_.end(),
              [](const auto& c) { return c.status == shutdown_work_item::status_type::overrun; }) &&
-         std::none_of(leases_.begin(), leases_.end(), [](const auto& l) { return l.overrun; });
+         std::none_of(leases_.begin(), leases_.end(), [](const auto& l) { return l.overrun; }) &&
+         std::none_of(dispatches_.begin(), dispatches_.end(),
+                      [](const auto& d) { return d.overrun; });
 }
 
 void shutdown_work::on_done(std::function<void()> notify) {
@@ -324,6 +373,11 @@ shutdown_work_report shutdown_work::report() const {
     if (c.status == status::overrun)
       result.done = false;
     result.items.push_back(std::move(item));
+  }
+  for (const auto& d : dispatches_) {
+    result.items.push_back(item_for(*d.dispatch, d.overrun, d.abandoned_in, d.abandoned_at));
+    if (d.overrun)
+      result.done = false;
   }
   if (!finished_)
     result.done = false;

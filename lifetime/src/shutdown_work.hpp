@@ -11,6 +11,8 @@
 //   after that, but before the budget ends, clears `finished_` and starts a new supervisor.
 //   Workers run callbacks newest first; a worker whose callback was abandoned exits as soon as
 //   that callback returns.
+// - Token callbacks (callback_dispatch.hpp) are tracked from the moment their token fires: the
+//   work is not done while they run, and the supervisor abandons them at the end of the budget.
 // - Threads are detached and own a shared_ptr to this object: an abandoned callback may outlive
 //   the application_lifetime.
 #pragma once
@@ -30,6 +32,8 @@
 #include <lifetime/shutdown_lease.hpp>
 
 namespace lifetime::detail {
+
+class callback_dispatch;
 
 using clock = std::chrono::steady_clock;
 
@@ -53,6 +57,13 @@ struct callback_record {
   std::string error;
 };
 
+struct dispatch_record {
+  std::shared_ptr<callback_dispatch> dispatch;
+  bool overrun = false;
+  std::string abandoned_in;  // what was running when it was abandoned
+  clock::time_point abandoned_at{};
+};
+
 class shutdown_work : public std::enable_shared_from_this<shutdown_work> {
  public:
   shutdown_lease take_lease(std::string name, clock::duration max);
@@ -65,6 +76,13 @@ class shutdown_work : public std::enable_shared_from_this<shutdown_work> {
   bool wait(clock::time_point deadline);
   void on_done(std::function<void()> notify);
   shutdown_work_report report() const;
+
+  /// Counts the callbacks of a token that just fired (before they start) as shutdown work.
+  void track(std::shared_ptr<callback_dispatch> dispatch);
+  /// The report item for a token's callbacks.
+  static shutdown_work_item item_for(const callback_dispatch& dispatch, bool overrun,
+                                     const std::string& abandoned_in = {},
+                                     clock::time_point abandoned_at = {});
 
  private:
   clock::time_point lease_end(const lease_record& lease) const noexcept;
@@ -79,6 +97,7 @@ class shutdown_work : public std::enable_shared_from_this<shutdown_work> {
   std::condition_variable changed_;
   std::list<lease_record> leases_;
   std::list<callback_record> callbacks_;
+  std::vector<dispatch_record> dispatches_;
   bool begun_ = false;
   bool finished_ = false;
   clock::time_point begun_at_{};

@@ -10,6 +10,7 @@
 
 int main() {
   lifetime::application_lifetime app;
+  auto app_driver = app.take_driver();
   lifetime::cancellation_source connection;
   auto request = lifetime::cancellation_source::linked({app.stopping(), connection.token()});
   lifetime::cancellation_reason seen = lifetime::cancellation_reason::none;
@@ -20,11 +21,11 @@ int main() {
   lifetime::gate in_flight;
   auto holder = in_flight.try_enter();
 
-  app.notify_started();
+  app_driver.notify_started();
   app.stop_application();
-  app.begin_shutdown_work(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+  app_driver.begin_shutdown_work(std::chrono::steady_clock::now() + std::chrono::seconds(5));
   const bool done =
-      app.wait_for_shutdown_work(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+      app_driver.wait_for_shutdown_work(std::chrono::steady_clock::now() + std::chrono::seconds(5));
   in_flight.close();
   holder.reset();
 

@@ -69,21 +69,28 @@ TEST_CASE("a new application lifetime is starting and nothing has fired") {
 
 TEST_CASE("the states go starting, started, stopping, stopped and the tokens fire in order") {
   application_lifetime app;
-  std::vector<std::string> fired;
-  auto r1 = app.started().register_callback([&] { fired.push_back("started"); });
-  auto r2 = app.stopping().register_callback([&] { fired.push_back("stopping"); });
-  auto r3 = app.stopped().register_callback([&] { fired.push_back("stopped"); });
-  CHECK(app.notify_started());
-  CHECK_FALSE(app.notify_started());
+  auto app_driver = app.take_driver();
+  event started;
+  event stopping;
+  event stopped;
+  auto r1 = app.started().register_callback([&] { started.set(); });
+  auto r2 = app.stopping().register_callback([&] { stopping.set(); });
+  auto r3 = app.stopped().register_callback([&] { stopped.set(); });
+  CHECK(app_driver.notify_started());
+  CHECK_FALSE(app_driver.notify_started());
   CHECK(app.state() == lifetime_state::started);
   CHECK(app.started().reason() == cancellation_reason::requested);
+  CHECK(started.wait());
   CHECK(app.stop_application(cancellation_reason::restart));
   CHECK(app.state() == lifetime_state::stopping);
-  app.notify_stopped();
+  CHECK(app.stopping().is_cancellation_requested());  // marked before stop_application returns
+  CHECK(stopping.wait());
+  app_driver.notify_stopped();
   CHECK(app.state() == lifetime_state::stopped);
-  CHECK(fired == std::vector<std::string>{"started", "stopping", "stopped"});
+  CHECK(app_driver.wait_for_stopped_callbacks(clock_type::now() + lifetime_test::patience));
+  CHECK(stopped.is_set());
   CHECK(app.stopped().reason() == cancellation_reason::application_stopping);
-  app.notify_stopped();  // idempotent
+  app_driver.notify_stopped();  // idempotent
   CHECK(app.state() == lifetime_state::stopped);
 }
 
@@ -107,32 +114,90 @@ TEST_CASE("stop_application defaults to application_stopping, also for reason no
 
 TEST_CASE("a stop before the start goes from starting to stopping and the start never comes") {
   application_lifetime app;
+  auto app_driver = app.take_driver();
   app.stop_application();
   CHECK(app.state() == lifetime_state::stopping);
-  CHECK_FALSE(app.notify_started());
+  CHECK_FALSE(app_driver.notify_started());
   CHECK_FALSE(app.started().is_cancellation_requested());
   CHECK(app.state() == lifetime_state::stopping);
 }
 
 TEST_CASE("notify_stopped without a stop first begins the stop too") {
   application_lifetime app;
-  app.notify_stopped();
+  auto app_driver = app.take_driver();
+  app_driver.notify_stopped();
   CHECK(app.stopping().is_cancellation_requested());
   CHECK(app.state() == lifetime_state::stopped);
 }
 
-TEST_CASE("stopping() callbacks run on the thread that called stop_application") {
+TEST_CASE("stopping() callbacks run on a library thread, never on the thread that stops") {
   application_lifetime app;
   std::thread::id ran_on;
-  auto registration =
-      app.stopping().register_callback([&] { ran_on = std::this_thread::get_id(); });
+  event ran;
+  auto registration = app.stopping().register_callback([&] {
+    ran_on = std::this_thread::get_id();
+    ran.set();
+  });
   std::thread::id stopper_id;
   std::thread stopper([&] {
     stopper_id = std::this_thread::get_id();
     app.stop_application();
   });
   stopper.join();
-  CHECK(ran_on == stopper_id);
+  REQUIRE(ran.wait());
+  CHECK(ran_on != stopper_id);
+  CHECK(ran_on != std::this_thread::get_id());
+}
+
+TEST_CASE("stop_application returns while a stopping() callback still blocks") {
+  application_lifetime app;
+  event running;
+  event release;
+  auto registration = app.stopping().register_callback([&] {
+    running.set();
+    (void)release.wait();
+  });
+  CHECK(app.stop_application());
+  CHECK(app.state() == lifetime_state::stopping);
+  REQUIRE(running.wait());
+  release.set();
+}
+
+TEST_CASE("a stopping() callback registered after the stop runs inline on the registering thread") {
+  application_lifetime app;
+  app.stop_application();
+  std::thread::id ran_on;
+  auto registration =
+      app.stopping().register_callback([&] { ran_on = std::this_thread::get_id(); });
+  CHECK(ran_on == std::this_thread::get_id());
+}
+
+TEST_CASE("a registration destroyed before the stop's callbacks ran never runs") {
+  application_lifetime app;
+  event release;
+  event first_running;
+  std::atomic<bool> second_ran{false};
+  // Newest first: `blocker` runs first and holds the dispatch while `second` is destroyed.
+  auto second = std::make_unique<lifetime::cancellation_registration<std::function<void()>>>(
+      app.stopping(), std::function<void()>([&] { second_ran = true; }));
+  auto blocker = app.stopping().register_callback([&] {
+    first_running.set();
+    (void)release.wait();
+  });
+  app.stop_application();
+  REQUIRE(first_running.wait());
+  second.reset();  // unlinked, not waited for: it has not started
+  release.set();
+  auto driver = app.take_driver();
+  driver.begin_shutdown_work(clock_type::now() + 20s);
+  CHECK(driver.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience));
+  CHECK_FALSE(second_ran);
+}
+
+TEST_CASE("the driver is handed out once") {
+  application_lifetime app;
+  [[maybe_unused]] auto driver = app.take_driver();
+  CHECK_THROWS_AS(app.take_driver(), std::logic_error);
 }
 
 TEST_CASE("exactly one of many racing stop_application calls begins the stop", "[threads]") {
@@ -154,12 +219,16 @@ TEST_CASE("exactly one of many racing stop_application calls begins the stop", "
     for (auto& t : pool)
       t.join();
     REQUIRE(winners == 1);
+    auto driver = app.take_driver();
+    driver.begin_shutdown_work(clock_type::now() + 20s);
+    REQUIRE(driver.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience));
     REQUIRE(fired == 1);
   }
 }
 
 TEST_CASE("stopping callbacks run one at a time") {
   application_lifetime app;
+  auto app_driver = app.take_driver();
   std::atomic<int> running{0};
   std::atomic<int> most{0};
   for (int i = 0; i < 8; ++i) {
@@ -173,13 +242,14 @@ TEST_CASE("stopping callbacks run one at a time") {
     });
   }
   app.stop_application();
-  app.begin_shutdown_work(clock_type::now() + 20s);
-  CHECK(app.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience));
+  app_driver.begin_shutdown_work(clock_type::now() + 20s);
+  CHECK(app_driver.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience));
   CHECK(most == 1);
 }
 
 TEST_CASE("stopping callbacks wait for begin_shutdown_work, then run newest first on a worker") {
   application_lifetime app;
+  auto app_driver = app.take_driver();
   recorder rec;
   app.on_stopping("first", [&] { rec.record("first"); });
   app.on_stopping("second", [&](cancellation_token token) {
@@ -191,8 +261,8 @@ TEST_CASE("stopping callbacks wait for begin_shutdown_work, then run newest firs
     std::lock_guard lock(rec.mutex);
     CHECK(rec.order.empty());
   }
-  app.begin_shutdown_work(clock_type::now() + 20s);
-  CHECK(app.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience));
+  app_driver.begin_shutdown_work(clock_type::now() + 20s);
+  CHECK(app_driver.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience));
   CHECK(rec.order == std::vector<std::string>{"third", "second", "first"});
   for (auto id : rec.threads)
     CHECK(id != std::this_thread::get_id());
@@ -209,6 +279,7 @@ TEST_CASE(
     "a stopping callback that blocks forever is abandoned at its max and the rest still "
     "run") {
   application_lifetime app;
+  auto app_driver = app.take_driver();
   event stuck_running;
   event release_stuck;
   event stuck_returned;
@@ -232,8 +303,8 @@ TEST_CASE(
       100ms);
   app.stop_application();
   const auto start = clock_type::now();
-  app.begin_shutdown_work(start + 30s);
-  const bool in_time = app.wait_for_shutdown_work(start + 25s);
+  app_driver.begin_shutdown_work(start + 30s);
+  const bool in_time = app_driver.wait_for_shutdown_work(start + 25s);
   const auto waited = clock_type::now() - start;
   CHECK_FALSE(in_time);
   CHECK(waited >= 100ms);
@@ -261,6 +332,7 @@ TEST_CASE(
 
 TEST_CASE("a stopping callback that honours its token returns when its box ends") {
   application_lifetime app;
+  auto app_driver = app.take_driver();
   event returned;
   app.on_stopping(
       "polite",
@@ -272,8 +344,8 @@ TEST_CASE("a stopping callback that honours its token returns when its box ends"
       },
       50ms);
   app.stop_application();
-  app.begin_shutdown_work(clock_type::now() + 30s);
-  CHECK_FALSE(app.wait_for_shutdown_work(clock_type::now() + 25s));
+  app_driver.begin_shutdown_work(clock_type::now() + 30s);
+  CHECK_FALSE(app_driver.wait_for_shutdown_work(clock_type::now() + 25s));
   CHECK(returned.wait());
   CHECK(find_item(app.shutdown_work(), "polite")->status == status::overrun);
 }
@@ -282,6 +354,7 @@ TEST_CASE(
     "a stopping callback without a max is abandoned at the end of the budget and the "
     "ones that never ran are overrun") {
   application_lifetime app;
+  auto app_driver = app.take_driver();
   event release;
   event returned;
   std::atomic<bool> never_ran{true};
@@ -292,8 +365,8 @@ TEST_CASE(
   });
   app.stop_application();
   const auto start = clock_type::now();
-  app.begin_shutdown_work(start + 150ms);
-  CHECK_FALSE(app.wait_for_shutdown_work(start + 25s));
+  app_driver.begin_shutdown_work(start + 150ms);
+  CHECK_FALSE(app_driver.wait_for_shutdown_work(start + 25s));
   const auto waited = clock_type::now() - start;
   CHECK(waited >= 150ms);
   CHECK(waited < 10s);
@@ -307,13 +380,14 @@ TEST_CASE(
 
 TEST_CASE("a throwing stopping callback is reported failed and the others still run") {
   application_lifetime app;
+  auto app_driver = app.take_driver();
   std::atomic<int> ran{0};
   app.on_stopping("fine", [&] { ran.fetch_add(1); });
   app.on_stopping("throws", []() -> void { throw std::runtime_error("disk on fire"); });
   app.on_stopping("also fine", [&] { ran.fetch_add(1); });
   app.stop_application();
-  app.begin_shutdown_work(clock_type::now() + 20s);
-  CHECK(app.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience));
+  app_driver.begin_shutdown_work(clock_type::now() + 20s);
+  CHECK(app_driver.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience));
   CHECK(ran == 2);
   const auto report = app.shutdown_work();
   const auto* failed = find_item(report, "throws");
@@ -324,71 +398,77 @@ TEST_CASE("a throwing stopping callback is reported failed and the others still 
 
 TEST_CASE("on_shutdown_work_done is notified once when the work is done, at once afterwards") {
   application_lifetime app;
+  auto app_driver = app.take_driver();
   event release;
   std::atomic<int> notified{0};
   std::thread::id notified_on;
   event notified_event;
   app.on_stopping("slow", [&] { (void)release.wait(); });
-  app.on_shutdown_work_done([&] {
+  app_driver.on_shutdown_work_done([&] {
     notified_on = std::this_thread::get_id();
     notified.fetch_add(1);
     notified_event.set();
   });
   app.stop_application();
-  app.begin_shutdown_work(clock_type::now() + 20s);
+  app_driver.begin_shutdown_work(clock_type::now() + 20s);
   CHECK(notified == 0);
   release.set();
   REQUIRE(notified_event.wait());
   CHECK(notified_on != std::this_thread::get_id());
-  CHECK(app.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience));
+  CHECK(app_driver.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience));
   int late = 0;
-  app.on_shutdown_work_done([&] { ++late; });
+  app_driver.on_shutdown_work_done([&] { ++late; });
   CHECK(late == 1);
   CHECK(notified == 1);
 }
 
 TEST_CASE("shutdown work with nothing to do is done at once") {
   application_lifetime app;
+  auto app_driver = app.take_driver();
   app.stop_application();
-  app.begin_shutdown_work(clock_type::now() + 20s);
-  CHECK(app.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience));
+  app_driver.begin_shutdown_work(clock_type::now() + 20s);
+  CHECK(app_driver.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience));
   CHECK(app.shutdown_work().done);
   CHECK(app.shutdown_work().items.empty());
 }
 
 TEST_CASE("wait_for_shutdown_work before begin_shutdown_work returns false at its deadline") {
   application_lifetime app;
+  auto app_driver = app.take_driver();
   const auto start = clock_type::now();
-  CHECK_FALSE(app.wait_for_shutdown_work(start + 30ms));
+  CHECK_FALSE(app_driver.wait_for_shutdown_work(start + 30ms));
   CHECK(clock_type::now() - start >= 30ms);
 }
 
 TEST_CASE("a stopping callback registered after the shutdown work began starts at once") {
   application_lifetime app;
+  auto app_driver = app.take_driver();
   app.stop_application();
-  app.begin_shutdown_work(clock_type::now() + 20s);
-  REQUIRE(app.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience));
+  app_driver.begin_shutdown_work(clock_type::now() + 20s);
+  REQUIRE(app_driver.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience));
   event ran;
   app.on_stopping("late", [&] { ran.set(); });
   CHECK(ran.wait());
-  CHECK(app.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience));
+  CHECK(app_driver.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience));
   CHECK(find_item(app.shutdown_work(), "late")->status == status::finished);
 }
 
 TEST_CASE("a stopping callback registered after the budget is spent never runs") {
   application_lifetime app;
+  auto app_driver = app.take_driver();
   app.stop_application();
-  app.begin_shutdown_work(clock_type::now());
-  (void)app.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience);
+  app_driver.begin_shutdown_work(clock_type::now());
+  (void)app_driver.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience);
   std::atomic<bool> ran{false};
   app.on_stopping("too late", [&] { ran = true; });
   CHECK(find_item(app.shutdown_work(), "too late")->status == status::overrun);
-  CHECK_FALSE(app.wait_for_shutdown_work(clock_type::now() + 50ms));
+  CHECK_FALSE(app_driver.wait_for_shutdown_work(clock_type::now() + 50ms));
   CHECK_FALSE(ran);
 }
 
 TEST_CASE("begin_shutdown_work is idempotent: the first budget counts") {
   application_lifetime app;
+  auto app_driver = app.take_driver();
   event release;
   event returned;
   app.on_stopping("blocks", [&] {
@@ -397,9 +477,9 @@ TEST_CASE("begin_shutdown_work is idempotent: the first budget counts") {
   });
   app.stop_application();
   const auto start = clock_type::now();
-  app.begin_shutdown_work(start + 100ms);
-  app.begin_shutdown_work(start + 1h);
-  CHECK_FALSE(app.wait_for_shutdown_work(start + 25s));
+  app_driver.begin_shutdown_work(start + 100ms);
+  app_driver.begin_shutdown_work(start + 1h);
+  CHECK_FALSE(app_driver.wait_for_shutdown_work(start + 25s));
   CHECK(clock_type::now() - start < 10s);
   release.set();
   CHECK(returned.wait());
@@ -411,6 +491,7 @@ TEST_CASE("an abandoned stopping callback may outlive its application_lifetime")
   event returned;
   {
     application_lifetime app;
+    auto app_driver = app.take_driver();
     app.on_stopping(
         "outlives",
         [&](cancellation_token token) {
@@ -421,8 +502,8 @@ TEST_CASE("an abandoned stopping callback may outlive its application_lifetime")
         },
         20ms);
     app.stop_application();
-    app.begin_shutdown_work(clock_type::now() + 20s);
-    CHECK_FALSE(app.wait_for_shutdown_work(clock_type::now() + 20s));
+    app_driver.begin_shutdown_work(clock_type::now() + 20s);
+    CHECK_FALSE(app_driver.wait_for_shutdown_work(clock_type::now() + 20s));
     CHECK(running.is_set());
   }
   release.set();

@@ -63,12 +63,13 @@ TEST_CASE("a lease taken before shutdown holds, and one released before shutdown
 
 TEST_CASE("a lease released in time lets the shutdown work finish: wait returns true") {
   application_lifetime app;
+  auto app_driver = app.take_driver();
   auto lease = app.delay_shutdown("flush", 20s);
   app.stop_application();
-  app.begin_shutdown_work(clock_type::now() + 30s);
+  app_driver.begin_shutdown_work(clock_type::now() + 30s);
   CHECK(lease.is_holding());
   std::thread releaser([hold = std::move(lease)]() mutable { hold.release(); });
-  CHECK(app.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience));
+  CHECK(app_driver.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience));
   releaser.join();
   const auto report = app.shutdown_work();
   CHECK(report.done);
@@ -77,11 +78,12 @@ TEST_CASE("a lease released in time lets the shutdown work finish: wait returns 
 
 TEST_CASE("a lease that is never released overruns at its max, not at the budget") {
   application_lifetime app;
+  auto app_driver = app.take_driver();
   auto lease = app.delay_shutdown("stubborn", 100ms);
   app.stop_application();
   const auto start = clock_type::now();
-  app.begin_shutdown_work(start + 30s);
-  const bool in_time = app.wait_for_shutdown_work(start + 25s);
+  app_driver.begin_shutdown_work(start + 30s);
+  const bool in_time = app_driver.wait_for_shutdown_work(start + 25s);
   const auto waited = clock_type::now() - start;
   CHECK_FALSE(in_time);
   CHECK(waited >= 100ms);
@@ -98,24 +100,26 @@ TEST_CASE("a lease that is never released overruns at its max, not at the budget
 
 TEST_CASE("a lease's box starts at the shutdown, not when the lease was taken") {
   application_lifetime app;
+  auto app_driver = app.take_driver();
   auto lease = app.delay_shutdown("early", 150ms);
   // Held before shutdown for as long as we like: no box yet.
   CHECK(lease.is_holding());
   app.stop_application();
   const auto start = clock_type::now();
-  app.begin_shutdown_work(start + 30s);
+  app_driver.begin_shutdown_work(start + 30s);
   CHECK(lease.is_holding());
-  CHECK_FALSE(app.wait_for_shutdown_work(start + 25s));
+  CHECK_FALSE(app_driver.wait_for_shutdown_work(start + 25s));
   CHECK(clock_type::now() - start >= 150ms);
 }
 
 TEST_CASE("a lease never holds past the budget") {
   application_lifetime app;
+  auto app_driver = app.take_driver();
   auto lease = app.delay_shutdown("long", 1h);
   app.stop_application();
   const auto start = clock_type::now();
-  app.begin_shutdown_work(start + 150ms);
-  CHECK_FALSE(app.wait_for_shutdown_work(start + 25s));
+  app_driver.begin_shutdown_work(start + 150ms);
+  CHECK_FALSE(app_driver.wait_for_shutdown_work(start + 25s));
   const auto waited = clock_type::now() - start;
   CHECK(waited >= 150ms);
   CHECK(waited < 10s);
@@ -124,9 +128,10 @@ TEST_CASE("a lease never holds past the budget") {
 
 TEST_CASE("a lease asked for after the budget is spent is already expired") {
   application_lifetime app;
+  auto app_driver = app.take_driver();
   app.stop_application();
-  app.begin_shutdown_work(clock_type::now());
-  (void)app.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience);
+  app_driver.begin_shutdown_work(clock_type::now());
+  (void)app_driver.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience);
   auto late = app.delay_shutdown("late", 10s);
   CHECK_FALSE(late.is_holding());
   CHECK(late.name() == "late");
@@ -139,15 +144,16 @@ TEST_CASE("a lease asked for after the budget is spent is already expired") {
 
 TEST_CASE("a lease taken during the shutdown holds it, even after the rest was done") {
   application_lifetime app;
+  auto app_driver = app.take_driver();
   app.stop_application();
   const auto start = clock_type::now();
-  app.begin_shutdown_work(start + 30s);
-  REQUIRE(app.wait_for_shutdown_work(start + lifetime_test::patience));
+  app_driver.begin_shutdown_work(start + 30s);
+  REQUIRE(app_driver.wait_for_shutdown_work(start + lifetime_test::patience));
   auto lease = app.delay_shutdown("latecomer", 20s);
   CHECK(lease.is_holding());
-  CHECK_FALSE(app.wait_for_shutdown_work(clock_type::now() + 50ms));
+  CHECK_FALSE(app_driver.wait_for_shutdown_work(clock_type::now() + 50ms));
   std::thread releaser([hold = std::move(lease)]() mutable { hold.release(); });
-  CHECK(app.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience));
+  CHECK(app_driver.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience));
   releaser.join();
   CHECK(find_item(app.shutdown_work(), "latecomer")->status == status::finished);
 }
@@ -184,9 +190,10 @@ TEST_CASE("a lease may outlive the application_lifetime that issued it") {
 
 TEST_CASE("leases taken and released on many threads during shutdown", "[threads]") {
   application_lifetime app;
+  auto app_driver = app.take_driver();
   auto holder = app.delay_shutdown("holder", 20s);
   app.stop_application();
-  app.begin_shutdown_work(clock_type::now() + 30s);
+  app_driver.begin_shutdown_work(clock_type::now() + 30s);
   std::vector<std::thread> pool;
   for (int t = 0; t < 3; ++t) {
     pool.emplace_back([&, t] {
@@ -201,7 +208,7 @@ TEST_CASE("leases taken and released on many threads during shutdown", "[threads
   for (auto& t : pool)
     t.join();
   holder.release();
-  CHECK(app.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience));
+  CHECK(app_driver.wait_for_shutdown_work(clock_type::now() + lifetime_test::patience));
   for (const auto& item : app.shutdown_work().items)
     CHECK(item.status == status::finished);
 }

@@ -3,17 +3,32 @@
 //
 // `application_lifetime` holds three tokens that fire once each, in order: started() when every
 // service has started, stopping() when the stop begins, stopped() at the very end. Anything may
-// call stop_application(); the host (or an embedder) drives the rest through the "driver"
-// members below. Work that needs time to stop asks for it by name: on_stopping() callbacks and
-// delay_shutdown() leases, both bounded by the global shutdown budget.
+// call stop_application(); the one driver (lifetime_driver.hpp: the host, or an embedder without
+// one) moves it through the rest. Work that needs time to stop asks for it: by name, with
+// on_stopping() callbacks and delay_shutdown() leases, or as .NET users do, with a callback
+// registered on stopping() itself. All of it is bounded by the shutdown budget.
 //
-// States: starting → started → stopping → stopped (starting → stopping when the stop comes
+// States: starting -> started -> stopping -> stopped (starting -> stopping when the stop comes
 // first). state() never goes back.
 //
 // @par Thread safety
 // Every member may be called from any thread, concurrently.
 //
-// @par Named stopping callbacks
+// @par Callbacks registered on the tokens
+// - Where: stop_application() (and the driver's notify_started() and notify_stopped()) marks the
+//   token cancelled before it returns, then runs the callbacks registered on it on a thread of
+//   the library's own, newest first: never on the caller's thread, so never on the thread that
+//   heard a signal, the event loop or the shutdown sequence. A callback registered after the
+//   token fired runs inline, on the registering thread, as for any token.
+// - They delay the stop: the drain waits for the callbacks on stopping() (and on started(), if
+//   they still run) while they run, within the budget. One still running when the box ends is
+//   abandoned and reported as an overrun under its name: give it one with
+//   `lifetime::named("flush journal", f)` (named_callback.hpp); otherwise its type names it. The
+//   host's exit code is then 70.
+// - Linking a request's token to stopping() stays a plain registration: cheap, and not waited
+//   for by itself (the request is, through the host's in-flight gate).
+//
+// @par Named stopping callbacks (on_stopping)
 // - When: once, after stopping() fired, when the driver calls begin_shutdown_work(); a callback
 //   registered later than that starts at once (even if the rest of the shutdown work was done);
 //   one registered after the budget is spent never runs and is reported as an overrun.
@@ -37,9 +52,16 @@
 #include <vector>
 
 #include <lifetime/cancellation.hpp>
+#include <lifetime/lifetime_driver.hpp>
+#include <lifetime/named_callback.hpp>
 #include <lifetime/shutdown_lease.hpp>
 
 namespace lifetime {
+
+namespace detail {
+class shutdown_work;
+struct driver_state;
+}  // namespace detail
 
 enum class lifetime_state : std::uint8_t { starting, started, stopping, stopped };
 
@@ -48,7 +70,9 @@ std::string_view to_string(lifetime_state state) noexcept;
 
 /// One lease or stopping callback, as the driver sees it.
 struct shutdown_work_item {
-  enum class kind_type : std::uint8_t { lease, callback };
+  /// lease: delay_shutdown(); callback: on_stopping(); token_callbacks: the callbacks registered
+  /// on started(), stopping() or stopped(), named "stopping(): <the one running>".
+  enum class kind_type : std::uint8_t { lease, callback, token_callbacks };
   enum class status_type : std::uint8_t { pending, running, holding, finished, overrun, failed };
 
   kind_type kind;
@@ -86,9 +110,9 @@ class application_lifetime {
 
   lifetime_state state() const noexcept;
 
-  /// Begins the stop: state() becomes stopping and stopping() fires, running its callbacks on
-  /// this thread (keep them short: link tokens, flip flags). Idempotent and noexcept: returns
-  /// true only for the call that began the stop. Safe from any thread, not from a signal handler.
+  /// Begins the stop: state() becomes stopping and stopping() fires; its callbacks run on a
+  /// library thread (see the header comment). Idempotent and noexcept: returns true only for the
+  /// call that began the stop. Safe from any thread, not from a signal handler.
   bool stop_application(
       cancellation_reason reason = cancellation_reason::application_stopping) noexcept;
 
@@ -106,35 +130,22 @@ class application_lifetime {
   /// @throws std::bad_alloc.
   [[nodiscard]] shutdown_lease delay_shutdown(std::string name, clock::duration max);
 
-  // ---- For the driver (the host, or an embedder without one) -------------------------------
-
-  /// starting → started and started() fires. Returns false (and does nothing) once stopping.
-  bool notify_started() noexcept;
-
-  /// Starts the stopping callbacks and the lease time boxes. `budget_end` is when the whole stop
-  /// must be over: no lease or callback holds past it. Idempotent (the first call counts).
-  void begin_shutdown_work(clock::time_point budget_end);
-
-  /// Blocks until every lease is released or expired and every callback has returned or been
-  /// abandoned, or until `deadline`. @return true if all of it finished in time.
-  bool wait_for_shutdown_work(clock::time_point deadline);
-
-  /// Calls `notify` (on whichever thread finishes the work, or at once) when the shutdown work is
-  /// done; for drivers that must not block. Called at most once per registration.
-  void on_shutdown_work_done(std::function<void()> notify);
-
-  /// A snapshot: every lease and callback with its status (for logs and state dumps). Items that
-  /// outlived their time box are reported as overrun.
+  /// A snapshot: every lease, stopping callback and token's callbacks with its status (for logs
+  /// and state dumps). Items that outlived their time box are reported as overrun.
   shutdown_work_report shutdown_work() const;
 
-  /// stopping → stopped and stopped() fires. Idempotent.
-  void notify_stopped() noexcept;
+  /// The driver's side (lifetime_driver.hpp), handed out once.
+  /// @throws std::logic_error if it was taken already (a host takes its lifetime's).
+  [[nodiscard]] lifetime_driver take_driver();
 
  private:
+  friend class lifetime_driver;
+
   cancellation_source started_;
   cancellation_source stopping_;
   cancellation_source stopped_;
   std::shared_ptr<detail::shutdown_work> work_;
+  std::shared_ptr<detail::driver_state> driver_;
 };
 
 }  // namespace lifetime

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <exception>
+#include <string>
 
 namespace lifetime {
 
@@ -20,6 +21,10 @@ using callback_exception_handler = void (*)(std::exception_ptr error) noexcept;
 /// Installs `handler` (nullptr restores the default) and returns the previous one.
 callback_exception_handler set_callback_exception_handler(
     callback_exception_handler handler) noexcept;
+
+/// What `error` says, for a log line: what() of a std::exception, "a non-standard exception"
+/// otherwise. May throw std::bad_alloc.
+std::string describe_exception(const std::exception_ptr& error);
 
 namespace detail {
 /// Passes `error` to the installed handler. Never throws.

@@ -36,7 +36,10 @@
 #include <functional>
 #include <initializer_list>
 #include <span>
+#include <string>
+#include <string_view>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 
 #include <lifetime/callback_exception_handler.hpp>
@@ -53,7 +56,31 @@ class cancellation_registration;
 
 namespace detail {
 inline cancellation_state* state_of(const cancellation_token& token) noexcept;
+
+/// A callable that names itself for the log (named_callback.hpp).
+template <class F>
+concept has_callback_name = requires(const F& f) {
+  { f.callback_name() } -> std::convertible_to<std::string_view>;
+};
+
+/// `mangled` demangled ("my_service::start()::{lambda()#1}"), or as it is if that fails.
+std::string demangle(const char* mangled);
+
+/// A readable name of the type T, computed once.
+template <class T>
+std::string_view type_name() noexcept {
+#if defined(__GXX_RTTI) || defined(_CPPRTTI)
+  try {
+    static const std::string name = demangle(typeid(T).name());
+    return name;
+  } catch (...) {
+    return "a callback";
+  }
+#else
+  return "a callback";
+#endif
 }
+}  // namespace detail
 
 /// The steady clock that deadlines are measured on.
 using deadline_clock = std::chrono::steady_clock;
@@ -216,7 +243,7 @@ class cancellation_registration : private detail::callback_node {
   requires std::constructible_from<Callback, F> cancellation_registration(
       const cancellation_token& token, F&& callback)
   noexcept(std::is_nothrow_constructible_v<Callback, F>)
-      : detail::callback_node(&run), callback_(std::forward<F>(callback)) {
+      : detail::callback_node(ops), callback_(std::forward<F>(callback)) {
     detail::cancellation_state* state = token.state_;
     if (state == nullptr)
       return;
@@ -256,6 +283,17 @@ class cancellation_registration : private detail::callback_node {
       detail::report_callback_exception(std::current_exception());
     }
   }
+
+  static std::string_view describe(const detail::callback_node* node) noexcept {
+    const auto* self = static_cast<const cancellation_registration*>(node);
+    if constexpr (detail::has_callback_name<Callback>) {
+      return self->callback_.callback_name();
+    } else {
+      return detail::type_name<Callback>();
+    }
+  }
+
+  static constexpr detail::callback_ops ops{&run, &describe};
 
   Callback callback_;
   detail::cancellation_state* state_ = nullptr;

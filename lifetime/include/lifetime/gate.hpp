@@ -81,6 +81,7 @@ class gate {
         return std::nullopt;
     } while (!value_.compare_exchange_weak(value, value + 1, std::memory_order_acquire,
                                            std::memory_order_relaxed));
+    entered_.fetch_add(1, std::memory_order_relaxed);
     return holder(this);
   }
 
@@ -106,6 +107,10 @@ class gate {
     return static_cast<std::size_t>(value_.load(std::memory_order_relaxed) & ~closed_bit);
   }
 
+  /// How many times the gate was entered by try_enter()/enter() since it was made (copies of a
+  /// holder not counted). For rates and diagnostics; relaxed.
+  std::uint64_t entered_total() const noexcept { return entered_.load(std::memory_order_relaxed); }
+
   /// Blocks until drained or until `deadline`. @return true if drained.
   bool wait_until_drained(std::chrono::steady_clock::time_point deadline);
 
@@ -124,6 +129,7 @@ class gate {
   void drained() noexcept;
 
   std::atomic<std::uint64_t> value_{0};
+  std::atomic<std::uint64_t> entered_{0};
   std::mutex mutex_;
   std::condition_variable drained_cv_;
   bool drained_ = false;

@@ -19,6 +19,11 @@
 // With few requests in flight it is the quarter of the budget (at most one second) it always
 // was; with many, cancelling starts earlier: with a 1 s budget, 10,000 requests in flight start
 // phase 5 at 500 ms instead of 750 ms. It never takes more than half the budget from the drain.
+//
+// The cost per request is not a constant of one machine: the host passes what this process has
+// spent per request so far (cost_per_request(): CPU time over requests admitted, twice over),
+// so a machine four times slower, or a busier one, gets a reserve four times larger; 50 us is
+// only the floor.
 // The count is the one when the stop begins (the gate only closes at phase 3, but the drain
 // deadline is fixed at phase 1, when leases and callbacks start their time boxes).
 //
@@ -68,14 +73,24 @@ struct shutdown_budget {
 
   /// The reserve before budget_end for a stop with `budget` and `in_flight` requests in flight
   /// (the reserve rule above): between min(budget / 4, 1 s) and budget / 2.
-  static std::chrono::milliseconds reserve(std::chrono::milliseconds budget,
-                                           std::size_t in_flight = 0) noexcept;
+  /// `per_request` replaces reserve_per_request in the rule (see cost_per_request()).
+  static std::chrono::milliseconds reserve(
+      std::chrono::milliseconds budget, std::size_t in_flight = 0,
+      std::chrono::microseconds per_request = reserve_per_request) noexcept;
+
+  /// The reserve's cost per request in flight for a process that has spent `cpu` (user + system
+  /// time) on `admitted` requests: twice the average (answering a cancelled request costs about
+  /// what admitting it did, and the machine is busiest just then), never below
+  /// reserve_per_request; reserve_per_request when nothing was admitted yet.
+  static std::chrono::microseconds cost_per_request(std::chrono::microseconds cpu,
+                                                    std::uint64_t admitted) noexcept;
 
   /// The deadlines for a stop that began at `began` with `budget` and `drain_delay`, with
-  /// `in_flight` requests in flight at that moment.
-  static shutdown_budget compute(clock::time_point began, std::chrono::milliseconds budget,
-                                 std::chrono::milliseconds drain_delay,
-                                 std::size_t in_flight = 0) noexcept;
+  /// `in_flight` requests in flight at that moment, each costing `per_request`.
+  static shutdown_budget compute(
+      clock::time_point began, std::chrono::milliseconds budget,
+      std::chrono::milliseconds drain_delay, std::size_t in_flight = 0,
+      std::chrono::microseconds per_request = reserve_per_request) noexcept;
 };
 
 }  // namespace lifetime::host

@@ -23,6 +23,11 @@
 //   cancelling thread publishes `done` and never touches the node again, because its owner may
 //   free it at once.
 //
+// - Cancelling may be split in two (mark_cancelled(), then run_callbacks() on another thread): in
+//   between, pollers and new registrations already see the cancellation (a new registration runs
+//   inline), a registration destroyed meanwhile is unlinked and never runs, and the callbacks
+//   still linked run later, exactly once, on the thread that calls run_callbacks().
+//
 // Lock order: a child's lock is never held while a parent's is taken, and no lock is held while a
 // callback runs.
 #pragma once
@@ -31,19 +36,52 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 #include <thread>
 
 #include <lifetime/cancellation_reason.hpp>
 
 namespace lifetime::detail {
 
+struct callback_node;
+
+/// What one kind of callback does: run it, and say what it is for the log.
+struct callback_ops {
+  void (*run)(callback_node* self, cancellation_reason reason);
+  /// The callback's name: its own (named_callback.hpp) or its type's. Valid while the node is
+  /// alive. Null for the library's internal links between sources.
+  std::string_view (*describe)(const callback_node* self) noexcept;
+};
+
+/// Watches the callbacks that cancellations on one thread run (see scoped_callback_observer).
+/// running() comes just before a described callback runs, returned() just after; links between
+/// sources are not reported, the callbacks of the linked sources are.
+class callback_observer {
+ public:
+  virtual void running(std::string_view description) noexcept = 0;
+  virtual void returned() noexcept = 0;
+
+ protected:
+  ~callback_observer() = default;
+};
+
+/// Installs an observer for the cancellations this thread runs while it lives.
+class scoped_callback_observer {
+ public:
+  explicit scoped_callback_observer(callback_observer& observer) noexcept;
+  scoped_callback_observer(const scoped_callback_observer&) = delete;
+  scoped_callback_observer& operator=(const scoped_callback_observer&) = delete;
+  ~scoped_callback_observer();
+
+ private:
+  callback_observer* previous_;
+};
+
 /// One registered callback. Owned by the registration; linked into the state while registered.
 struct callback_node {
-  using run_fn = void (*)(callback_node* self, cancellation_reason reason);
+  explicit callback_node(const callback_ops& ops) noexcept : ops_(&ops) {}
 
-  explicit callback_node(run_fn run) noexcept : run_(run) {}
-
-  run_fn run_;
+  const callback_ops* ops_;
   callback_node* next_ = nullptr;
   callback_node* prev_ = nullptr;
   // What cancellation did to this node, in one word so that a registration stays small:
@@ -87,6 +125,16 @@ class cancellation_state {
   /// Returns false (and does nothing) if the state was already cancelled.
   bool request_cancellation(cancellation_reason reason) noexcept;
 
+  /// What mark_cancelled() did.
+  enum class mark_result : std::uint8_t { already_cancelled, cancelled, callbacks_pending };
+
+  /// The first half of request_cancellation(): sets the reason and the cancelled bit and runs
+  /// nothing. With callbacks_pending, the caller owes exactly one run_callbacks() call.
+  mark_result mark_cancelled(cancellation_reason reason) noexcept;
+
+  /// The second half: runs the callbacks still linked, newest first, on this thread.
+  void run_callbacks() noexcept;
+
   /// Links `node` unless the state is already cancelled (then returns false and the caller runs
   /// the callback inline).
   bool try_add_callback(callback_node* node) noexcept;
@@ -105,8 +153,9 @@ class cancellation_state {
 
  private:
   struct parent_link : callback_node {
-    parent_link() noexcept : callback_node(&fire) {}
+    parent_link() noexcept : callback_node(ops) {}
     static void fire(callback_node* self, cancellation_reason reason);
+    static constexpr callback_ops ops{&fire, nullptr};
     cancellation_state* parent_ = nullptr;  // null when not registered
     cancellation_state* child_ = nullptr;
   };
@@ -118,6 +167,11 @@ class cancellation_state {
   ~cancellation_state() = default;
 
   std::uint32_t lock() noexcept;
+  /// Takes the lock unless the state is cancelled: the word before locking, or false.
+  bool lock_unless_cancelled(std::uint32_t& word) noexcept;
+  /// With the lock held and the cancelled bit published: runs the linked callbacks, newest
+  /// first, and releases the lock.
+  void run_locked_callbacks(cancellation_reason reason) noexcept;
   void unlock(std::uint32_t word) noexcept { word_.store(word, std::memory_order_release); }
   void release_ref() noexcept;
   void wait_until_done(const callback_node* node) noexcept;

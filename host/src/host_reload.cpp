@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+// Reload (SIGHUP), the systemd watchdog and EXTEND_TIMEOUT_USEC while a stop progresses.
+#include <spdlog/spdlog.h>
+
+#include "host_impl.hpp"
+
+namespace lifetime::host {
+namespace asio = boost::asio;
+
+using detail::millis;
+
+asio::awaitable<void> host::impl::reload() {
+  auto self = shared_from_this();
+  if (lifetime_.state() != lifetime_state::started) {
+    spdlog::info("{}: reload ignored: the host is {}", options_.name,
+                 lifetime::to_string(lifetime_.state()));
+    co_return;
+  }
+  if (reloading_.exchange(true)) {
+    spdlog::info("{}: reload ignored: a reload is in progress", options_.name);
+    co_return;
+  }
+  const auto began = clock::now();
+  notifier_.reloading();
+  notifier_.status("reloading");
+  bool ok = true;
+  try {
+    if (options_.reload_config)
+      options_.reload_config();
+  } catch (const std::exception& e) {
+    ok = false;
+    spdlog::error("{}: reload: configuration not re-read, keeping the old one: {}", options_.name,
+                  e.what());
+  }
+  if (ok) {
+    for (auto& entry : services_) {
+      if (entry->state != service_state::started)
+        continue;
+      try {
+        co_await entry->service->reload();  // a synchronous throw lands in the catch too
+      } catch (...) {
+        spdlog::error("{}: service '{}' failed in reload(): {}", options_.name,
+                      entry->service->name(), describe_exception(std::current_exception()));
+      }
+    }
+    spdlog::info("{}: reload complete in {}", options_.name, millis(clock::now() - began));
+  }
+  if (lifetime_.state() == lifetime_state::started) {
+    notifier_.ready();
+    notifier_.status("running");
+  }
+  reloading_ = false;
+}
+
+asio::awaitable<void> host::impl::watchdog_loop() {
+  auto self = shared_from_this();
+  const auto interval = std::chrono::duration_cast<clock::duration>(watchdog_.ping_interval());
+  while (!finished_) {
+    notifier_.watchdog();
+    watchdog_timer_.expires_after(interval);
+    boost::system::error_code ec;
+    co_await watchdog_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+asio::awaitable<void> host::impl::extend_timeout_loop() {
+  auto self = shared_from_this();
+  // While the shutdown progresses within its budget, tell systemd how long it may still take.
+  constexpr auto margin = std::chrono::seconds(5);
+  while (!finished_) {
+    const auto left = budget_.budget_end - clock::now();
+    if (left <= clock::duration::zero())
+      co_return;
+    notifier_.extend_timeout(std::chrono::duration_cast<std::chrono::microseconds>(left + margin));
+    notifier_.status(stop_status());
+    extend_timer_.expires_after(std::chrono::seconds(1));
+    boost::system::error_code ec;
+    co_await extend_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+}  // namespace lifetime::host
