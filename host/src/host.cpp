@@ -86,10 +86,10 @@ void host::link_parent(cancellation_token parent) {
   // The registration is the impl's own member, and its destruction waits for a running callback:
   // the raw pointer cannot dangle, and no other thread ever holds the impl through it.
   impl* self = impl_.get();
-  impl_->parent_links_.emplace_back(parent, std::function<void()>([self] {
-                                      self->lifetime_.stop_application(
-                                          cancellation_reason::application_stopping);
-                                    }));
+  impl_->parent_links_.emplace_back(
+      parent, std::function<void()>([self] {
+        self->lifetime_.stop_application(cancellation_reason::application_stopping);
+      }));
 }
 
 void host::link_parent(lifetime::application_lifetime& parent) {

@@ -108,8 +108,9 @@ enum class hook_end : std::uint8_t { returned, failed, abandoned };
 
 /// One hook over the services: which ones, in which order, until when, and what follows.
 struct hook_pass {
-  hook_pass(const char* hook_name, bool reverse_order, service_state eligible_state,
-            std::chrono::steady_clock::time_point until = std::chrono::steady_clock::time_point::max())
+  hook_pass(
+      const char* hook_name, bool reverse_order, service_state eligible_state,
+      std::chrono::steady_clock::time_point until = std::chrono::steady_clock::time_point::max())
       : hook(hook_name), reverse(reverse_order), eligible(eligible_state), deadline(until) {}
 
   const char* hook;  ///< "stop", for the log
@@ -153,7 +154,7 @@ struct host::impl : std::enable_shared_from_this<host::impl> {
   int run();
   void start(std::function<void(int)> on_exit);
   void finish();
-  void on_stop_begun();  // the driver's stop hook: any thread, must not block
+  void on_stop_begun();          // the driver's stop hook: any thread, must not block
   void fail(int code) noexcept;  // raises exit_code_ to service_failed / software
 
   // host_startup.cpp

@@ -118,6 +118,11 @@ void host::impl::wake() {
 // ---- run and start -----------------------------------------------------------------------------
 
 int host::impl::run() {
+  if (auto problem = check_supervisor_deadline(options_)) {
+    spdlog::critical("{}: not starting: {}", options_.name, *problem);
+    flush_logs();
+    return to_int(exit_code::config);
+  }
   if (options_.handle_signals) {
     signals_ = std::make_unique<detail::signal_listener>(
         detail::host_signals, [this](int signal_number) { on_signal(signal_number); });
@@ -179,6 +184,13 @@ void host::impl::start(std::function<void(int)> on_exit) {
     throw std::logic_error("host::start() called twice");
   started_ = true;
   on_exit_ = std::move(on_exit);
+  if (auto problem = check_supervisor_deadline(options_)) {
+    spdlog::critical("{}: not starting: {}", options_.name, *problem);
+    fail(to_int(exit_code::config));
+    driver_.notify_stopped();
+    finish();
+    return;
+  }
   asio::co_spawn(strand_, run_host(), [self = shared_from_this()](std::exception_ptr error) {
     if (error) {
       // Unreachable by design: run_host() catches what hooks throw. Stop anyway.

@@ -171,8 +171,8 @@ asio::awaitable<void> host::impl::stop_services(const shutdown_budget& b) {
   cancellation_source stop_source(b.budget_end);
   scoped_deadline stop_deadline(strand_, stop_source, b.budget_end - stop_token_lead(b));
   hook_pass stop{"stop", true, service_state::stopping, b.budget_end};
-  stop.call = [this, &b, token = stop_source.token()](
-                  service_entry& entry) -> asio::awaitable<void> {
+  stop.call = [this, &b,
+               token = stop_source.token()](service_entry& entry) -> asio::awaitable<void> {
     if (entry.background != nullptr && entry.running) {
       entry.hook = "run";  // the state dump names a run() that does not return
       const bool returned =

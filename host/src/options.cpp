@@ -85,6 +85,11 @@ options::options(std::string program, std::string version, std::string env_prefi
       ("drain-delay",
        po::value<duration_value>()->default_value(duration_value{})->value_name("DURATION"),
        "keep serving this long after the stop begins")  //
+      ("supervisor-deadline",
+       po::value<duration_value>()->default_value(duration_value{})->value_name("DURATION"),
+       "the supervisor kills a stop this long after asking for it (systemd TimeoutStopSec, "
+       "Kubernetes terminationGracePeriodSeconds): refuse to start unless drain delay + "
+       "shutdown timeout + 1s fit in it; 0 = not told")  //
       ("log-level", po::value<std::string>()->default_value("info")->value_name("LEVEL"),
        "trace, debug, info, warn, error, critical, off");
 }
@@ -165,6 +170,12 @@ po::variables_map options::parse_all() const {
   if (!try_parse_log_level(level)) {
     throw usage_error("invalid value '" + level + "' for --log-level (" + log_level_expected + ")");
   }
+  host_options timing;
+  timing.shutdown_timeout = into["shutdown-timeout"].as<duration_value>().value;
+  timing.drain_delay = into["drain-delay"].as<duration_value>().value;
+  timing.supervisor_deadline = into["supervisor-deadline"].as<duration_value>().value;
+  if (auto problem = check_supervisor_deadline(timing))
+    throw config_error(*problem);
   return into;
 }
 
@@ -258,6 +269,7 @@ host_options options::to_host_options() {
   host_options result;
   result.shutdown_timeout = duration("shutdown-timeout");
   result.drain_delay = duration("drain-delay");
+  result.supervisor_deadline = duration("supervisor-deadline");
   result.log_level = value<std::string>("log-level");
   result.name = program_;
   result.reload_config = [this] {

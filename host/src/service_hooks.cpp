@@ -49,11 +49,11 @@ asio::awaitable<bool> host::impl::for_each_service(hook_pass pass) {
     } else if (outcome.error) {
       end = hook_end::failed;
       if (is_cancellation(outcome.error) && lifetime_.stopping().is_cancellation_requested()) {
-        spdlog::info("{}: service '{}' {}() cancelled: the stop began", name,
-                     entry.service->name(), pass.hook);
+        spdlog::info("{}: service '{}' {}() cancelled: the stop began", name, entry.service->name(),
+                     pass.hook);
       } else {
-        spdlog::error("{}: service '{}' failed in {}(): {}", name, entry.service->name(),
-                      pass.hook, describe_exception(outcome.error));
+        spdlog::error("{}: service '{}' failed in {}(): {}", name, entry.service->name(), pass.hook,
+                      describe_exception(outcome.error));
       }
     }
     if (!pass.then(entry, end, outcome.error))

@@ -45,7 +45,8 @@ std::chrono::microseconds shutdown_budget::cost_per_request(std::chrono::microse
                                                             std::uint64_t admitted) noexcept {
   if (admitted == 0 || cpu <= std::chrono::microseconds{0})
     return reserve_per_request;
-  const auto average = cpu / static_cast<std::int64_t>(std::min<std::uint64_t>(admitted, std::uint64_t{1} << 62));
+  const auto average =
+      cpu / static_cast<std::int64_t>(std::min<std::uint64_t>(admitted, std::uint64_t{1} << 62));
   return std::max(reserve_per_request, average * 2);
 }
 

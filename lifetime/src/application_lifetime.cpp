@@ -171,8 +171,8 @@ bool lifetime_driver::notify_started() noexcept {
   if (app_->stopping_.is_cancellation_requested())
     return false;
   bool cancelled = false;
-  auto dispatch =
-      detail::mark_cancelled(app_->started_, cancellation_reason::requested, "started()", cancelled);
+  auto dispatch = detail::mark_cancelled(app_->started_, cancellation_reason::requested,
+                                         "started()", cancelled);
   if (dispatch) {
     app_->work_->track(dispatch);
     dispatch->start();
@@ -243,10 +243,6 @@ void application_lifetime::on_stopping(std::string name, std::function<void()> c
 shutdown_lease application_lifetime::delay_shutdown(std::string name, clock::duration max) {
   return work_->take_lease(std::move(name), max);
 }
-
-
-
-
 
 void shutdown_lease::release() noexcept {
   if (record_ != nullptr) {

@@ -19,7 +19,6 @@ clock::time_point saturating_add(clock::time_point start, clock::duration d) noe
   return start + d;
 }
 
-
 }  // namespace
 
 shutdown_lease shutdown_work::take_lease(std::string name, clock::duration max) {

@@ -318,6 +318,78 @@ TEST_CASE("a service failing in start stops the services already started and exi
   CHECK(child.index_of("started in") < 0);
 }
 
+TEST_CASE("a start that fails exits at once, without waiting out the drain delay",
+          "[host][process][threads]") {
+  const auto began = clock_type::now();
+  child_process child(app({"--fail-start", "--drain-delay", "5s"}));
+  const auto code = child.wait_for_exit(10s);
+  INFO(child.output());
+  REQUIRE(code == 1);
+  CHECK(seconds_since(began, child.exited_at()) < 3.0);  // the drain delay alone is 5 s
+  CHECK(child.index_of("drain-delay took") >= 0);
+  CHECK(child.index_of("skipped (the start failed)") >= 0);
+}
+
+TEST_CASE("a callback registered on stopping() is waited for before the process exits",
+          "[host][process][threads]") {
+  child_process child(app({"--token-callback-busy", "300ms", "--shutdown-timeout", "5s"}));
+  require_ready(child);
+  child.signal(SIGTERM);
+  const auto code = child.wait_for_exit(10s);
+  INFO(child.output());
+  REQUIRE(code == 0);
+  const auto done = child.index_of("flush journal: done");
+  REQUIRE(done >= 0);
+  CHECK(done < child.index_of("phase 4/6 drain took"));
+}
+
+TEST_CASE(
+    "a callback on stopping() still blocking at the box is named in the log and the exit code "
+    "is 70, within the budget",
+    "[host][process][threads]") {
+  child_process child(app({"--token-callback-block", "--shutdown-timeout", "2s"}));
+  require_ready(child);
+  const auto sent = clock_type::now();
+  child.signal(SIGTERM);
+  const auto code = child.wait_for_exit(10s);
+  INFO(child.output());
+  REQUIRE(code == 70);
+  CHECK(seconds_since(sent, child.exited_at()) < 2.0 + 0.6);
+  CHECK(child.index_of("flush journal: blocking forever") >= 0);
+  CHECK(child.index_of("'stopping(): flush journal' held shutdown") >= 0);
+}
+
+TEST_CASE(
+    "three SIGTERMs 100 ms apart exit 128+15 at once while a stopping() callback and a stop() "
+    "hang",
+    "[host][process][threads]") {
+  child_process child(app({"--token-callback-block", "--stuck-stop", "--shutdown-timeout", "20s"}));
+  require_ready(child);
+  child.signal(SIGTERM);
+  REQUIRE_LINE(child, "flush journal: blocking forever");
+  child.signal(SIGTERM);
+  REQUIRE_LINE(child, "second stop signal");
+  const auto third = clock_type::now();
+  child.signal(SIGTERM);
+  const auto code = child.wait_for_exit(10s);
+  INFO(child.output());
+  REQUIRE(code == 128 + SIGTERM);
+  CHECK(seconds_since(third, child.exited_at()) < 2.0);
+}
+
+TEST_CASE("a stop that cannot fit the supervisor's deadline refuses to start with 78 naming both",
+          "[host][process]") {
+  child_process child(
+      app({"--drain-delay", "10s", "--shutdown-timeout", "30s", "--supervisor-deadline", "30s"}));
+  const auto code = child.wait_for_exit(10s);
+  INFO(child.output());
+  REQUIRE(code == 78);
+  CHECK(child.index_of("--supervisor-deadline") >= 0);
+  CHECK(child.index_of("30s") >= 0);
+  CHECK(child.index_of("41s") >= 0);
+  CHECK(child.index_of("started in") < 0);
+}
+
 TEST_CASE("a background service throwing in a host process makes it exit 1",
           "[host][process][threads]") {
   child_process child(app({"--background-throw-after", "100ms"}));

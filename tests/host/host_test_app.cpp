@@ -20,6 +20,7 @@
 #include <lifetime/asio.hpp>
 #include <lifetime/host/host.hpp>
 #include <lifetime/host/options.hpp>
+#include <lifetime/named_callback.hpp>
 
 namespace asio = boost::asio;
 namespace po = boost::program_options;
@@ -150,6 +151,17 @@ class request_holder : public lifetime::host::hosted_service {
       registration_;
 };
 
+/// stop() ignores its token and never returns (without blocking its thread).
+class stuck_stop : public lifetime::host::hosted_service {
+ public:
+  std::string_view name() const noexcept override { return "stuck"; }
+  asio::awaitable<void> stop(cancellation_token) override {
+    spdlog::info("hook: stuck.stop() never returns");
+    asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::hours(1));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+};
+
 }  // namespace
 
 int main(int argc, char* argv[]) {
@@ -162,7 +174,12 @@ int main(int argc, char* argv[]) {
       ("callback-block", po::bool_switch(),
        "register on_stopping callback 'blocking-callback' that never returns")  //
       ("callback-sleep", po::value<duration_value>(),
-       "register on_stopping callback 'quick-callback' that returns after this long")           //
+       "register on_stopping callback 'quick-callback' that returns after this long")  //
+      ("token-callback-block", po::bool_switch(),
+       "register 'flush journal' directly on stopping(): it blocks forever")  //
+      ("token-callback-busy", po::value<duration_value>(),
+       "register 'flush journal' directly on stopping(): it works this long, then returns")     //
+      ("stuck-stop", po::bool_switch(), "add service 'stuck' whose stop() never returns")       //
       ("fail-start", po::bool_switch(), "add service 'failing' whose start() throws")           //
       ("background-throw-after", po::value<duration_value>(), "worker throws after this long")  //
       ("wedge", po::bool_switch(), "add service 'wedge' whose stopping() blocks its thread")    //
@@ -185,6 +202,8 @@ int main(int argc, char* argv[]) {
     h.add_service<failing>();
   if (opts.value<bool>("wedge"))
     h.add_service<wedge>();
+  if (opts.value<bool>("stuck-stop"))
+    h.add_service<stuck_stop>();
   if (opts.value<bool>("hold-request"))
     h.add_service<request_holder>(h);
   h.add_service<recorder>("last", opts);
@@ -222,6 +241,23 @@ int main(int argc, char* argv[]) {
       spdlog::info("quick-callback: done");
     });
   }
+  std::optional<
+      lifetime::cancellation_registration<lifetime::named_callback<std::function<void()>>>>
+      flush;
+  if (opts.value<bool>("token-callback-block")) {
+    flush.emplace(h.lifetime().stopping(),
+                  lifetime::named("flush journal", std::function<void()>([] {
+                                    spdlog::info("flush journal: blocking forever");
+                                    std::promise<void>().get_future().wait();
+                                  })));
+  } else if (auto busy = optional_duration(opts, "token-callback-busy")) {
+    flush.emplace(h.lifetime().stopping(),
+                  lifetime::named("flush journal", std::function<void()>([busy] {
+                                    spdlog::info("flush journal: working");
+                                    std::this_thread::sleep_for(*busy);  // the work it does
+                                    spdlog::info("flush journal: done");
+                                  })));
+  }
   auto stopped =
       h.lifetime().stopped().register_callback([] { spdlog::info("lifetime: stopped fired"); });
   const int code = h.run();
@@ -230,6 +266,7 @@ int main(int argc, char* argv[]) {
     spdlog::info("blocking after run()");
     std::promise<void>().get_future().wait();
   }
+  flush.reset();
   on_stop.reset();
   lease_timer.reset();
   lease.reset();

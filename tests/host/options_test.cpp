@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <lifetime/host/host.hpp>
 #include <lifetime/host/options.hpp>
 
 #include <catch2/catch.hpp>
@@ -239,4 +240,42 @@ TEST_CASE("an argument holding a Program_options message placeholder is a usage 
   // An ordinary percent sign is a value like any other.
   CHECK_THROWS_WITH(parse(opts, {"--shutdown-timeout", "50%"}),
                     Catch::Contains("shutdown-timeout"));
+}
+
+TEST_CASE("the supervisor deadline accepts a stop that fits and refuses one that does not",
+          "[host][options]") {
+  {
+    lifetime::host::options opts("app");
+    CHECK_FALSE(parse(opts, {"app", "--drain-delay", "5s", "--shutdown-timeout", "25s",
+                             "--supervisor-deadline", "45s"}));
+    CHECK(opts.to_host_options().supervisor_deadline == std::chrono::seconds(45));
+  }
+  {
+    lifetime::host::options opts("app");
+    try {
+      parse(opts, {"app", "--shutdown-timeout", "30s", "--supervisor-deadline", "30s"});
+      FAIL("expected a config_error");
+    } catch (const lifetime::host::config_error& e) {
+      const std::string what = e.what();
+      CHECK(what.find("30s") != std::string::npos);
+      CHECK(what.find("31s") != std::string::npos);
+      CHECK(what.find("--supervisor-deadline") != std::string::npos);
+    }
+  }
+  {
+    scoped_env deadline("LIFETIME_SUPERVISOR_DEADLINE", "10s");
+    lifetime::host::options opts("app");
+    CHECK_THROWS_AS(parse(opts, {"app"}), lifetime::host::config_error);  // 30 s default budget
+  }
+}
+
+TEST_CASE("a host given options that do not fit its supervisor deadline does not start",
+          "[host][options]") {
+  lifetime::host::host_options options;
+  options.shutdown_timeout = std::chrono::seconds(5);
+  options.supervisor_deadline = std::chrono::seconds(5);
+  options.configure_logging = false;
+  options.handle_signals = false;
+  lifetime::host::host h(options);
+  CHECK(h.run() == 78);
 }

@@ -101,3 +101,26 @@ TEST_CASE("log levels map to syslog priorities for the journal", "[host][logging
   CHECK(lifetime::host::try_parse_log_level("warning") == spdlog::level::warn);
   CHECK_FALSE(lifetime::host::try_parse_log_level("verbose"));
 }
+
+TEST_CASE("the cost per request is what this process spent per request, twice, at least 50 us",
+          "[host][shutdown]") {
+  using std::chrono::microseconds;
+  CHECK(shutdown_budget::cost_per_request(microseconds(0), 0) == microseconds(50));
+  CHECK(shutdown_budget::cost_per_request(microseconds(1000), 0) == microseconds(50));
+  CHECK(shutdown_budget::cost_per_request(microseconds(10'000), 1000) == microseconds(50));
+  // A machine four times slower spends four times as much per request.
+  CHECK(shutdown_budget::cost_per_request(microseconds(100'000), 1000) == microseconds(200));
+  CHECK(shutdown_budget::cost_per_request(microseconds(400'000), 1000) == microseconds(800));
+}
+
+TEST_CASE("a measured cost per request grows the reserve, still at most half the budget",
+          "[host][shutdown]") {
+  using std::chrono::microseconds;
+  CHECK(shutdown_budget::reserve(1s, 1000, microseconds(50)) == 250ms);
+  CHECK(shutdown_budget::reserve(1s, 1000, microseconds(400)) == 425ms);  // 25 + 400 ms
+  CHECK(shutdown_budget::reserve(1s, 10000, microseconds(400)) == 500ms);
+  CHECK(shutdown_budget::reserve(10s, 1000, microseconds(2000)) == 2025ms);
+  const auto t0 = shutdown_budget::clock::now();
+  const auto b = shutdown_budget::compute(t0, 1s, 0ms, 1000, microseconds(400));
+  CHECK(b.drain_end == t0 + 575ms);
+}

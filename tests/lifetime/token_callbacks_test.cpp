@@ -30,8 +30,7 @@ namespace {
 const shutdown_work_item* find_token_item(const lifetime::shutdown_work_report& report,
                                           std::string_view token) {
   for (const auto& item : report.items) {
-    if (item.kind == shutdown_work_item::kind_type::token_callbacks &&
-        item.name.starts_with(token))
+    if (item.kind == shutdown_work_item::kind_type::token_callbacks && item.name.starts_with(token))
       return &item;
   }
   return nullptr;

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace lifetime::host {
@@ -17,6 +18,12 @@ struct host_options {
   std::chrono::milliseconds shutdown_timeout{30000};
   /// Phase 2: keep serving this long after the stop begins (--drain-delay).
   std::chrono::milliseconds drain_delay{0};
+  /// How long the supervisor waits for a stop before it kills the process: systemd's
+  /// TimeoutStopSec, Kubernetes' terminationGracePeriodSeconds (--supervisor-deadline). Zero when
+  /// the host is not told. When set, the host refuses to start, with exit code 78, unless
+  /// drain_delay + shutdown_timeout + supervisor_margin fit in it (check_supervisor_deadline()):
+  /// otherwise the supervisor's SIGKILL, not the host, would end a slow stop.
+  std::chrono::milliseconds supervisor_deadline{0};
   /// I/O threads when the host owns its io_context (the thread calling run() is one of them).
   unsigned threads = 1;
   /// Owning mode only: handle SIGTERM/SIGINT/SIGQUIT/SIGHUP/SIGUSR2. Embedded hosts never do.
@@ -40,5 +47,13 @@ struct host_options {
   /// the services are not reloaded. Empty: nothing to re-read.
   std::function<void()> reload_config;
 };
+
+/// What check_supervisor_deadline() keeps free between the end of the host's budget and the
+/// supervisor's kill: the exit enforcer's margin, flushing the log, the kernel's teardown.
+inline constexpr std::chrono::milliseconds supervisor_margin{1000};
+
+/// Why `options` would not stop within its supervisor_deadline (naming both numbers), or nothing
+/// when it does or when no deadline is set. Never throws but std::bad_alloc.
+std::optional<std::string> check_supervisor_deadline(const host_options& options);
 
 }  // namespace lifetime::host
