@@ -83,6 +83,21 @@ check_security() {
   fi
 }
 
+# check_deadline: --supervisor-deadline on ExecStart= must equal TimeoutStopSec= (the host checks
+# its own budget against it, so a stale copy would let SIGKILL end a stop the host thought fits).
+check_deadline() {
+  unit="$here/lifetime-demo.service"
+  timeout=$(sed -n 's/^TimeoutStopSec=\(.*\)$/\1/p' "$unit")
+  told=$(sed -n 's/^ExecStart=.*--supervisor-deadline \([^ ]*\).*$/\1/p' "$unit")
+  if [ -n "$timeout" ] && [ "$timeout" = "$told" ]; then
+    echo "ok   deadline: --supervisor-deadline $told = TimeoutStopSec=$timeout"
+  else
+    echo "FAIL deadline: --supervisor-deadline '$told' differs from TimeoutStopSec='$timeout'" >&2
+    failed=1
+  fi
+}
+
+check_deadline
 prepare "$scratch/plain"
 verify_units "$scratch/plain" "(Type=notify)"
 check_security "$scratch/plain" "(Type=notify)"
