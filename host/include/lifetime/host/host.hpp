@@ -30,10 +30,13 @@
 // Begins when lifetime().stop_application() is called (by a signal, a parent token, a failed
 // background service, or anyone). One budget, options().shutdown_timeout, counts from there:
 //   1 stopping        services' stopping() (reverse order); systemd STOPPING=1; the named
-//                     on_stopping callbacks and delay_shutdown leases start their time boxes.
+//                     on_stopping callbacks and delay_shutdown leases start their time boxes;
+//                     the callbacks registered on lifetime().stopping() already run on the
+//                     lifetime's own thread (application_lifetime.hpp).
 //   2 drain delay     keep serving for drain_delay (skipped on a fast stop).
 //   3 stop accepting  stop_accepting_token() fires; in_flight() closes.
-//   4 drain           wait until in_flight() is empty and every lease and callback is done.
+//   4 drain           wait until in_flight() is empty and every lease and callback (named, or
+//                     registered on started() or stopping()) is done.
 //                     Leases and callbacks are boxed to end a reserve before the budget, so
 //                     that phases 5 and 6 keep some time: min(budget/4, 1s), more with many
 //                     requests in flight (up to budget/2; the rule is in shutdown_sequence.hpp).
@@ -43,10 +46,14 @@
 //   6 stop services   background run()s are awaited, then stop() and stopped() (reverse order);
 //                     lifetime().stopped() fires. stop()'s token fires just before the budget
 //                     ends (hosted_service.hpp).
-// Each phase is logged with its duration, then one summary line. Anything still holding when its
+// Then lifetime().stopped() fires; its callbacks are waited for until the end of the budget.
+// A start that fails skips the drain delay (nothing was ready to drain). With
+// host_options::supervisor_deadline set, run()/start() refuse to start (78) when the stop could
+// not fit in it. Each phase is logged with its duration, then one summary line. Anything still holding when its
 // box ends is named in the log with how long it held, and the exit code becomes 70.
 //
 // @par Signals (owning mode)
+// Heard on a thread of their own that never runs user code.
 // SIGTERM, SIGINT, SIGQUIT: the first begins a graceful stop; the second (any of the three) makes
 // it a fast stop (drain delay skipped, in_flight_token() fires now, leases no longer waited
 // for); the third flushes the log and exits at once with 128+signal. SIGHUP: request_reload().
