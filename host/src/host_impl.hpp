@@ -63,6 +63,9 @@ namespace detail {
 /// "123ms", for the log.
 std::string millis(std::chrono::steady_clock::duration d);
 
+/// Whether `error` is a lifetime::operation_cancelled.
+bool is_cancellation(const std::exception_ptr& error) noexcept;
+
 /// An io_context whose owner can destroy its queued handlers before destroying the objects those
 /// handlers refer to.
 class owned_io_context : public boost::asio::io_context {

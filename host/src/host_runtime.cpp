@@ -23,6 +23,16 @@ std::string detail::millis(std::chrono::steady_clock::duration d) {
   return fmt::format("{}ms", std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
 }
 
+bool detail::is_cancellation(const std::exception_ptr& error) noexcept {
+  try {
+    std::rethrow_exception(error);
+  } catch (const operation_cancelled&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 namespace {
 
 /// User and system CPU time this process has used.

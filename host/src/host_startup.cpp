@@ -15,6 +15,7 @@
 namespace lifetime::host {
 namespace asio = boost::asio;
 
+using detail::is_cancellation;
 using detail::millis;
 
 namespace {
@@ -38,16 +39,6 @@ int errno_of(const std::exception_ptr& error) {
                            e.code().category() == boost::system::generic_category());
   } catch (...) {
     return EIO;
-  }
-}
-
-bool is_cancellation(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const operation_cancelled&) {
-    return true;
-  } catch (...) {
-    return false;
   }
 }
 

@@ -9,21 +9,8 @@
 namespace lifetime::host {
 namespace asio = boost::asio;
 
+using detail::is_cancellation;
 using detail::millis;
-
-namespace {
-
-bool is_cancellation(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const operation_cancelled&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
-
-}  // namespace
 
 asio::awaitable<bool> host::impl::for_each_service(hook_pass pass) {
   const std::string& name = options_.name;
