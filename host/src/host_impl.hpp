@@ -132,6 +132,8 @@ class sequence_waker : public std::enable_shared_from_this<sequence_waker> {
   explicit sequence_waker(host::impl& host) noexcept : host_(&host) {}
   /// Posts a wake-up to the sequence, unless detached. Any thread.
   void wake();
+  /// Tells the sequence that the shutdown work is over, then wakes it, unless detached.
+  void shutdown_work_over();
   /// From the strand: no wake-up reaches the host after this.
   void detach() noexcept;
 

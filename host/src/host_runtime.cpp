@@ -61,6 +61,16 @@ void sequence_waker::wake() {
   });
 }
 
+void sequence_waker::shutdown_work_over() {
+  {
+    std::lock_guard lock(mutex_);
+    if (host_ == nullptr)
+      return;
+    host_->shutdown_work_over_ = true;  // done, or what remains was abandoned at its time box
+  }
+  wake();
+}
+
 void sequence_waker::detach() noexcept {
   std::lock_guard lock(mutex_);
   host_ = nullptr;

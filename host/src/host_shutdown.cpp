@@ -61,10 +61,7 @@ asio::awaitable<void> host::impl::shutdown() {
   asio::co_spawn(strand_, extend_timeout_loop(), asio::detached);
   driver_.begin_shutdown_work(b.drain_end);
   // The lifetime's supervisor thread calls this: through the waker, never holding the host.
-  driver_.on_shutdown_work_done([this, waker = waker_] {
-    shutdown_work_over_ = true;  // done, or what remains was abandoned at its time box
-    waker->wake();
-  });
+  driver_.on_shutdown_work_done([waker = waker_] { waker->shutdown_work_over(); });
   hook_pass stopping{"stopping", true, service_state::started, b.drain_end};
   stopping.call = [](service_entry& entry) {
     entry.state = service_state::stopping;
