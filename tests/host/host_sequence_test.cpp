@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -420,4 +421,31 @@ TEST_CASE("a request still in flight at the end of the budget makes the exit cod
   auto stop = stop_when_started(h);
   CHECK(run_to_exit(io, h) == 70);
   CHECK(h.in_flight().count() == 1);
+}
+
+TEST_CASE(
+    "an embedder may destroy the host and its io_context once on_exit ran, while an abandoned "
+    "stopping callback still runs on a library thread",
+    "[host][sequence][threads]") {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> returned;
+  auto has_returned = returned.get_future();
+  {
+    auto io = std::make_unique<asio::io_context>();
+    auto options = quiet_options();
+    options.shutdown_timeout = 400ms;
+    auto h = std::make_unique<host>(*io, options);
+    h->lifetime().on_stopping("slow flush", [released, &returned] {
+      released.wait();
+      returned.set_value();
+    });
+    auto stop = stop_when_started(*h);
+    CHECK(run_to_exit(*io, *h) == 70);  // abandoned at its box
+    h.reset();
+    io.reset();
+  }
+  // The library's threads (the abandoned worker, the supervisor) touch nothing of the host.
+  release.set_value();
+  CHECK(has_returned.wait_for(20s) == std::future_status::ready);
 }
