@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 
 #include <lifetime/lifetime.h>
@@ -68,6 +69,12 @@ inline const application_lifetime& app_of(const lifetime_app* app) noexcept {
 
 }  // namespace lifetime::capi
 
+/// Allocated from a small per-thread cache of freed blocks (registration_cache.cpp): register +
+/// release is the C ABI's hot path, and malloc + free would cost about as much as the
+/// registration itself.
 struct lifetime_registration {
   lifetime::cancellation_registration<lifetime::capi::c_callback> registration;
+
+  static void* operator new(std::size_t size);
+  static void operator delete(void* block, std::size_t size) noexcept;
 };
