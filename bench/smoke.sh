@@ -64,6 +64,7 @@ token_ratios() {
 
 step lifetime_token_bench token_ratios
 step lifetime_bookkeeping_bench google_benchmark_named lifetime_bookkeeping_bench
+step lifetime_capi_bench google_benchmark_named lifetime_capi_bench
 
 demo=$build/demo/lifetime-demo
 if [[ -x $demo ]]; then

@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: MIT
+"""A Python daemon under lifetime's host, for the tests and the shutdown benchmark.
+
+    python3 host_app.py MODE [BUDGET_SECONDS]
+
+Modes: asyncio (run() awaits until its token cancels it), ignores-token (run() swallows the
+cancellation and goes on), blocks (run() blocks the event loop), failing (run() raises),
+lease (a lease released by a stopping callback). It prints "ready" when started and every event
+as one line with time.monotonic_ns(); stdout is line-buffered.
+"""
+import asyncio
+import sys
+import time
+
+import lifetime
+
+
+def say(*words):
+    print(*words, time.monotonic_ns(), flush=True)
+
+
+class Worker(lifetime.Service):
+    name = "worker"
+
+    def __init__(self, mode):
+        self.mode = mode
+
+    async def started(self):
+        say("ready")
+
+    async def run(self, token):
+        if self.mode == "failing":
+            raise ValueError("the worker broke")
+        if self.mode == "blocks":
+            await asyncio.sleep(0)
+            say("blocking")
+            time.sleep(3600)
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError as error:
+                say("run cancelled", lifetime.aio.cancelled_reason(error).name)
+                if self.mode != "ignores-token":
+                    raise
+
+    async def stop(self, token):
+        say("stop")
+
+
+def main():
+    mode = sys.argv[1]
+    budget = float(sys.argv[2]) if len(sys.argv) > 2 else 2.0
+    host = lifetime.Host("python-app", shutdown_timeout=budget)
+    host.add_service(Worker(mode))
+    if mode == "lease":
+        lease = host.app.delay_shutdown("flush", 10)
+
+        def release(token):
+            say("stopping callback")
+            lease.release()
+
+        host.app.on_stopping("release-flush", release)
+    code = host.run()
+    say("run returned", code)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
