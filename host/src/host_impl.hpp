@@ -171,6 +171,8 @@ struct host::impl : std::enable_shared_from_this<host::impl> {
   // host_shutdown.cpp: the six phases.
   boost::asio::awaitable<void> shutdown();
   boost::asio::awaitable<void> stop_services(const shutdown_budget& b);
+  /// Phase 6 first awaits the background services' run()s (until the end of the budget).
+  boost::asio::awaitable<void> await_background_runs(const shutdown_budget& b);
   boost::asio::awaitable<void> await_stopped_callbacks(const shutdown_budget& b);
   void report_shutdown_work();
 

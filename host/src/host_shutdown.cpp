@@ -167,21 +167,10 @@ asio::awaitable<void> host::impl::stop_services(const shutdown_budget& b) {
   // so that a stop() that returns when its token fires is not abandoned at the end.
   cancellation_source stop_source(b.budget_end);
   scoped_deadline stop_deadline(strand_, stop_source, b.budget_end - stop_token_lead(b));
+  co_await await_background_runs(b);
   hook_pass stop{"stop", true, service_state::stopping, b.budget_end};
-  stop.call = [this, &b,
-               token = stop_source.token()](service_entry& entry) -> asio::awaitable<void> {
-    if (entry.background != nullptr && entry.running) {
-      entry.hook = "run";  // the state dump names a run() that does not return
-      const bool returned =
-          co_await wait_until([&entry] { return !entry.running.load(); }, b.budget_end);
-      entry.hook = "stop";
-      if (!returned) {
-        overrun_ = true;
-        spdlog::warn("{}: background service '{}' run() still running after {}: abandoned",
-                     options_.name, entry.service->name(), millis(clock::now() - b.began));
-      }
-    }
-    co_await entry.service->stop(token);
+  stop.call = [token = stop_source.token()](service_entry& entry) {
+    return entry.service->stop(token);
   };
   stop.then = [this](service_entry& entry, hook_end end, const std::exception_ptr&) {
     if (end == hook_end::abandoned)
@@ -198,6 +187,25 @@ asio::awaitable<void> host::impl::stop_services(const shutdown_budget& b) {
   stopped.call = [](service_entry& entry) { return entry.service->stopped(); };
   stopped.then = [](service_entry&, hook_end, const std::exception_ptr&) { return true; };
   co_await for_each_service(std::move(stopped));
+}
+
+asio::awaitable<void> host::impl::await_background_runs(const shutdown_budget& b) {
+  // Here, in the sequence itself, not inside a bounded hook: only the sequence waits on wake_.
+  for (auto it = services_.rbegin(); it != services_.rend(); ++it) {
+    service_entry& entry = **it;
+    if (entry.state != service_state::stopping || entry.background == nullptr || !entry.running)
+      continue;
+    entry.hook_began = clock::now().time_since_epoch().count();
+    entry.hook = "run";  // the state dump names a run() that does not return
+    const bool returned =
+        co_await wait_until([&entry] { return !entry.running.load(); }, b.budget_end);
+    entry.hook = nullptr;
+    if (!returned) {
+      overrun_ = true;
+      spdlog::warn("{}: background service '{}' run() still running after {}: abandoned",
+                   options_.name, entry.service->name(), millis(clock::now() - b.began));
+    }
+  }
 }
 
 asio::awaitable<void> host::impl::await_stopped_callbacks(const shutdown_budget& b) {

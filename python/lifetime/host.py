@@ -31,6 +31,8 @@ gives exit code 1). A hook that ignores its token, or blocks the loop, is abando
 and the exit code is 70; in owning mode the process still exits within budget + 100 ms.
 """
 import asyncio
+import sys
+import os
 import ctypes
 import inspect
 import itertools
@@ -155,7 +157,10 @@ class Host:
 
     def run(self):
         """Owning mode: runs until stopped (a signal, app.stop(), a parent token); returns the
-        exit code."""
+        exit code. When the stop abandoned something (exit code 70: a service that blocked or
+        ignored its token), Python code may still be running on other threads, and tearing the
+        interpreter down under it is not safe: run() then flushes stdout and stderr and ends the
+        process with 70 instead of returning."""
         if self._embedded:
             raise RuntimeError("an embedded Host is run with await serve()")
         loop = asyncio.new_event_loop()
@@ -172,6 +177,13 @@ class Host:
                 loop.close()
         if code < 0:
             raise _native.LifetimeError(-1, _native.last_error())
+        if code == 70 and thread.is_alive():
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except Exception:  # a closed or broken stream: nothing more to save
+                    pass
+            os._exit(code)
         return code
 
     async def serve(self):

@@ -16,7 +16,9 @@ import lifetime
 
 
 def say(*words):
-    print(*words, time.monotonic_ns(), flush=True)
+    # One write per line: the host's log shares the pipe, and must not land inside a line.
+    sys.stdout.write(" ".join(str(w) for w in (*words, time.monotonic_ns())) + "\n")
+    sys.stdout.flush()
 
 
 class Worker(lifetime.Service):
