@@ -346,7 +346,8 @@ TEST_CASE("lifetime-demo restarted with its socket from the fd store refuses no 
   int ok = 0;
   std::vector<std::string> refused;
   std::vector<std::string> other_failures;       // while the first process was stopping
-  std::vector<std::string> failures_after_exit;  // once it had exited: none allowed
+  std::vector<std::string> sent_before_exit;     // sent while it ran, turned away by its exit
+  std::vector<std::string> failures_after_exit;  // connected once it had exited: none allowed
   bool first_exited = false;
   bool stop = false;
   std::thread client([&] {
@@ -356,6 +357,13 @@ TEST_CASE("lifetime-demo restarted with its socket from the fd store refuses no 
         if (stop)
           return;
       }
+      // Filed by when the connection was made, not when its answer came: a request sent to the
+      // stopping process may be turned away only after this thread has heard of the exit.
+      bool sent_after_exit = false;
+      {
+        std::lock_guard lock(mutex);
+        sent_after_exit = first_exited;
+      }
       std::error_code ec;
       const auto response = exchange(port, http_get_request("/hello"), ec);
       {
@@ -363,8 +371,13 @@ TEST_CASE("lifetime-demo restarted with its socket from the fd store refuses no 
         if (ec == std::errc::connection_refused) {
           refused.push_back(ec.message());
         } else if (ec || http_status(response) != 200) {
-          (first_exited ? failures_after_exit : other_failures)
-              .push_back(ec ? ec.message() : "response: " + response.substr(0, 80));
+          auto what = ec ? ec.message() : "response: " + response.substr(0, 80);
+          if (sent_after_exit)
+            failures_after_exit.push_back(std::move(what));
+          else if (first_exited)
+            sent_before_exit.push_back(std::move(what));
+          else
+            other_failures.push_back(std::move(what));
         } else {
           ++ok;
         }
@@ -408,8 +421,10 @@ TEST_CASE("lifetime-demo restarted with its socket from the fd store refuses no 
     failures += "refused: " + f + "\n";
   for (const auto& f : other_failures)
     failures += "while stopping: " + f + "\n";
+  for (const auto& f : sent_before_exit)
+    failures += "request sent before the exit, unanswered: " + f + "\n";
   for (const auto& f : failures_after_exit)
-    failures += "after the exit: " + f + "\n";
+    failures += "connection after the exit, unanswered: " + f + "\n";
   INFO(failures);
   // The fd store's promise: while the socket is handed from one process to the next, the kernel
   // queues connections and refuses none, and the next process answers every one of them.
@@ -418,6 +433,7 @@ TEST_CASE("lifetime-demo restarted with its socket from the fd store refuses no 
   // The stopping process itself may turn away a connection it accepted just before it stopped
   // accepting: closed before the request is read (no byte of a response), or answered 503 (the
   // stop began). Both tell an HTTP client to retry; anything else would be a broken drain.
+  other_failures.insert(other_failures.end(), sent_before_exit.begin(), sent_before_exit.end());
   for (const auto& f : other_failures) {
     CHECK((f == "response: " || starts_with(f, "response: HTTP/1.1 503 ")));
   }

@@ -134,7 +134,9 @@ void web_host::accept_on(const std::shared_ptr<listener>& l) {
         for (;;) {
           auto [ec, socket] = co_await l->acceptor.async_accept(
               connection::make_executor(self->executor_), asio::as_tuple(asio::use_awaitable));
-          if (ec == asio::error::operation_aborted || !l->acceptor.is_open())
+          // A connection accepted before the stop closed the acceptor is answered, not dropped.
+          const bool closed = !l->acceptor.is_open();
+          if (ec == asio::error::operation_aborted || (ec && closed))
             break;
           if (ec) {
             // EMFILE and friends: wait a little rather than spin.
@@ -145,10 +147,12 @@ void web_host::accept_on(const std::shared_ptr<listener>& l) {
           }
           socket.set_option(tcp::no_delay(true), ec);
           auto c = std::make_shared<connection>(std::move(socket), self);
-          if (self->environment_.stop_accepting.is_cancellation_requested())
+          if (closed || self->environment_.stop_accepting.is_cancellation_requested())
             c->start_last_request(self->stop_admission());
           else
             c->start();
+          if (closed)
+            break;
         }
       },
       asio::detached);
