@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 // The host's runtime: construction, the threads of an owning host, start, finish and the exit.
+#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <stdexcept>
 
@@ -96,6 +98,9 @@ host::impl::impl(std::unique_ptr<detail::owned_io_context> owned,
 host::impl::~impl() {
   waker_->detach();
   signals_.reset();
+  // The services go while the exit enforcer still watches: a destructor that hangs is cut at the
+  // budget's end like any other teardown.
+  services_.clear();
   enforcer_.disarm();
 }
 
@@ -143,9 +148,14 @@ int host::impl::run() {
     flush_logs();
     return to_int(exit_code::config);
   }
+  // While run() lends the calling thread to the I/O, that thread blocks the host's signals too:
+  // only the listener's thread hears them (restored when run() returns).
+  sigset_t caller_mask;
+  ::pthread_sigmask(SIG_SETMASK, nullptr, &caller_mask);
   if (options_.handle_signals) {
     signals_ = std::make_unique<detail::signal_listener>(
         detail::host_signals, [this](int signal_number) { on_signal(signal_number); });
+    detail::block_host_signals();
   }
   int result = to_int(exit_code::software);
   bool stopped = false;
@@ -196,6 +206,7 @@ int host::impl::run() {
     ::_exit(result);
   }
   signals_.reset();
+  ::pthread_sigmask(SIG_SETMASK, &caller_mask, nullptr);
   return result;
 }
 

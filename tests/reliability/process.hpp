@@ -46,11 +46,21 @@ struct exit_status {
 };
 
 struct spawn_options {
-  std::vector<std::string> env;          ///< "NAME=value", added to a cleaned environment
+  std::vector<std::string> env;  ///< "NAME=value", added to a cleaned environment (replacing NAME)
   std::optional<rlim_t> max_open_files;  ///< RLIMIT_NOFILE (soft and hard) for the child
 };
 
 class process {
+  /// Whether `entry` ("NAME=value") names a variable that one of `env` sets.
+  static bool overridden(const std::string& entry, const std::vector<std::string>& env) {
+    const std::string name = entry.substr(0, entry.find('=') + 1);
+    for (const auto& e : env) {
+      if (e.rfind(name, 0) == 0)
+        return true;
+    }
+    return false;
+  }
+
  public:
   using clock = std::chrono::steady_clock;
 
@@ -70,7 +80,7 @@ class process {
       const std::string entry = *e;
       if (entry.rfind("LIFETIME_", 0) == 0 || entry.rfind("JOURNAL_STREAM=", 0) == 0 ||
           entry.rfind("NOTIFY_SOCKET=", 0) == 0 || entry.rfind("LISTEN_", 0) == 0 ||
-          entry.rfind("WATCHDOG_", 0) == 0) {
+          entry.rfind("WATCHDOG_", 0) == 0 || overridden(entry, options.env)) {
         continue;
       }
       env_storage.push_back(entry);

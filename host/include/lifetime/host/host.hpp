@@ -53,7 +53,8 @@
 // box ends is named in the log with how long it held, and the exit code becomes 70.
 //
 // @par Signals (owning mode)
-// Heard on a thread of their own that never runs user code.
+// Heard on a thread of their own that never runs user code; run() blocks them in the calling
+// thread while it lends it to the I/O, so that no other host thread receives them.
 // SIGTERM, SIGINT, SIGQUIT: the first begins a graceful stop; the second (any of the three) makes
 // it a fast stop (drain delay skipped, in_flight_token() fires now, leases no longer waited
 // for); the third flushes the log and exits at once with 128+signal. SIGHUP: request_reload().
