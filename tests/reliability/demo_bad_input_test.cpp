@@ -4,6 +4,11 @@
 // other sessions' operation ids. Each case also checks that the server keeps serving.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -398,4 +403,33 @@ TEST_CASE("another session cannot see, follow or cancel an operation: 404, and i
                                owner.headers() + "Content-Length: 0\r\n\r\n");
   REQUIRE(own_cancel);
   CHECK(own_cancel->status == 200);
+}
+
+TEST_CASE("a --listen address in use exits 1 at once, without the drain delay, saying so plainly",
+          "[reliability][input]") {
+  // A port in use: a listening socket of this test's own.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+  REQUIRE(::listen(fd, 1) == 0);
+  socklen_t length = sizeof(address);
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  const std::string listen = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  const auto began = std::chrono::steady_clock::now();
+  const auto [status, output] =
+      run_demo({"--listen", listen, "--drain-delay", "5s", "--storage-dir",
+                (fs::temp_directory_path() / "lifetime-listen-in-use").string()});
+  const auto took = std::chrono::steady_clock::now() - began;
+  ::close(fd);
+  INFO(output);
+  REQUIRE(status);
+  CHECK(status->code == 1);
+  CHECK(took < 4s);  // the drain delay alone is 5 s
+  CHECK(output.find("cannot listen on " + listen + ": address already in use") !=
+        std::string::npos);
+  CHECK(output.find(".hpp") == std::string::npos);  // no library source paths
+  CHECK(output.find("[system:") == std::string::npos);
 }

@@ -3,7 +3,9 @@
 
 #include <sys/socket.h>
 
+#include <cctype>
 #include <stdexcept>
+#include <system_error>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
@@ -104,12 +106,18 @@ void web_host::start(std::vector<adopted_listener> adopted) {
     for (const auto& text : config->listen) {
       const auto endpoint = parse_listen_address(text);
       auto l = std::make_shared<listener>(asio::make_strand(executor_));
-      l->acceptor.open(endpoint.protocol());
-      l->acceptor.set_option(tcp::acceptor::reuse_address(true));
-      if (endpoint.address().is_v6())
-        l->acceptor.set_option(asio::ip::v6_only(false));
-      l->acceptor.bind(endpoint);
-      l->acceptor.listen(asio::socket_base::max_listen_connections);
+      boost::system::error_code ec;
+      l->acceptor.open(endpoint.protocol(), ec);
+      if (!ec)
+        l->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+      if (!ec && endpoint.address().is_v6())
+        l->acceptor.set_option(asio::ip::v6_only(false), ec);
+      if (!ec)
+        l->acceptor.bind(endpoint, ec);
+      if (!ec)
+        l->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+      if (ec)
+        throw listen_error(text, ec);
       l->local = l->acceptor.local_endpoint();
       l->fd = l->acceptor.native_handle();
       spdlog::info("listening on {}:{}", l->local.address().to_string(), l->local.port());
@@ -124,6 +132,17 @@ void web_host::start(std::vector<adopted_listener> adopted) {
   for (auto& l : opened)
     accept_on(l);
   stop_registration_.emplace(environment_.stop_accepting, stop_callback{this});
+}
+
+web_host::listen_error::listen_error(const std::string& address,
+                                     const boost::system::error_code& ec)
+    : std::system_error(ec.value(), std::generic_category()),
+      text_("cannot listen on " + address + ": " + ec.message()) {
+  // "Address already in use" reads as part of the sentence: "address already in use".
+  const auto colon = text_.rfind(": ");
+  if (colon != std::string::npos && colon + 2 < text_.size())
+    text_[colon + 2] =
+        static_cast<char>(std::tolower(static_cast<unsigned char>(text_[colon + 2])));
 }
 
 void web_host::accept_on(const std::shared_ptr<listener>& l) {

@@ -36,6 +36,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <unordered_map>
 #include <vector>
 
@@ -65,6 +66,17 @@ struct adopted_listener {
 class web_host : public std::enable_shared_from_this<web_host> {
  public:
   using config_loader = std::function<server_config()>;
+
+  /// A --listen address that cannot be listened on: what() is for people ("cannot listen on
+  /// 127.0.0.1:8080: address already in use"), code() carries the errno (systemd's ERRNO=).
+  class listen_error : public std::system_error {
+   public:
+    listen_error(const std::string& address, const boost::system::error_code& ec);
+    const char* what() const noexcept override { return text_.c_str(); }
+
+   private:
+    std::string text_;
+  };
 
   /// `load` is called now and at every restart; throwing keeps the previous configuration.
   static std::shared_ptr<web_host> create(boost::asio::any_io_executor executor,
