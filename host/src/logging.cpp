@@ -30,11 +30,11 @@ class syslog_priority_flag final : public spdlog::custom_flag_formatter {
 
 void log_callback_exception(std::exception_ptr error) noexcept {
   try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    spdlog::error("a cancellation callback threw: {}", e.what());
+    const std::string name = running_callback_name();
+    spdlog::error("a cancellation callback{}{}{} threw: {}", name.empty() ? "" : " '", name,
+                  name.empty() ? "" : "'", describe_exception(error));
   } catch (...) {
-    spdlog::error("a cancellation callback threw a non-standard exception");
+    spdlog::error("a cancellation callback threw, and describing it failed");
   }
 }
 

@@ -36,8 +36,8 @@ asio::awaitable<bool> host::impl::for_each_service(hook_pass pass) {
     } else if (outcome.error) {
       end = hook_end::failed;
       if (is_cancellation(outcome.error) && lifetime_.stopping().is_cancellation_requested()) {
-        spdlog::info("{}: service '{}' {}() cancelled: the stop began", name, entry.service->name(),
-                     pass.hook);
+        spdlog::info("{}: service '{}' {}() cancelled: the stop began{}", name,
+                     entry.service->name(), pass.hook, pass.until_stopping ? " during startup" : "");
       } else {
         spdlog::error("{}: service '{}' failed in {}(): {}", name, entry.service->name(), pass.hook,
                       describe_exception(outcome.error));

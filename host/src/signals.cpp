@@ -4,6 +4,7 @@
 #include <pthread.h>
 
 #include <csignal>
+#include <future>
 #include <mutex>
 #include <vector>
 
@@ -60,15 +61,19 @@ signal_listener::signal_listener(std::vector<int> signals, handler on_signal)
     restart_interrupted_calls(s);
   }
   wait();
-  thread_ = std::thread([this] {
+  std::promise<void> hearing;
+  auto heard = hearing.get_future();
+  thread_ = std::thread([this, &hearing] {
     // Whatever the thread that made the listener blocks, this one hears its signals.
     sigset_t set;
     sigemptyset(&set);
     for (const int s : signals_)
       sigaddset(&set, s);
     pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+    hearing.set_value();
     registration_->io.run();
   });
+  heard.wait();  // the constructor returns once this thread hears the signals
 }
 
 signal_listener::~signal_listener() {

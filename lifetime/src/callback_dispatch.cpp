@@ -2,12 +2,16 @@
 #include "callback_dispatch.hpp"
 
 #include <thread>
+#include <utility>
 
 #include <lifetime/callback_exception_handler.hpp>
 
 #include "library_thread.hpp"
 
 namespace lifetime::detail {
+namespace {
+thread_local const callback_dispatch* running_dispatch = nullptr;
+}  // namespace
 
 callback_dispatch::callback_dispatch(std::string token_name, cancellation_state* state)
     : token_name_(std::move(token_name)), state_(state) {}
@@ -26,7 +30,9 @@ void callback_dispatch::start() noexcept {
 void callback_dispatch::run() noexcept {
   {
     scoped_callback_observer observe(*this);
+    const callback_dispatch* outer = std::exchange(running_dispatch, this);
     state_->run_callbacks();
+    running_dispatch = outer;
   }
   std::vector<std::function<void()>> listeners;
   {
@@ -89,4 +95,16 @@ void callback_dispatch::on_done(std::function<void()> notify) {
   notify();
 }
 
+std::string callback_dispatch::running_name() const {
+  std::lock_guard lock(mutex_);
+  if (running_.empty())
+    return token_name_;
+  return token_name_ + ": " + running_.back();
+}
+
 }  // namespace lifetime::detail
+
+std::string lifetime::running_callback_name() {
+  const auto* dispatch = detail::running_dispatch;
+  return dispatch != nullptr ? dispatch->running_name() : std::string();
+}

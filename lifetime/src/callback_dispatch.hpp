@@ -51,6 +51,9 @@ class callback_dispatch final : public callback_observer,
   /// Whether every callback returned.
   bool is_done() const noexcept;
 
+  /// "stopping(): <the callback running now>", or "stopping()" between callbacks.
+  std::string running_name() const;
+
   /// "stopping()", as given.
   const std::string& token_name() const noexcept { return token_name_; }
 

@@ -262,22 +262,10 @@ void check(const std::string& site, const std::string& kind, int signals) {
     CHECK(has_line_with(child, e.culprit));
 }
 
-/// Combinations in which the host does not keep its promise yet: they run in the [!mayfail]
-/// case at the end, not in their site's case.
-bool is_known_bug(const std::string& site, const std::string& kind) {
-  // A token callback that throws is logged as "a cancellation callback threw: <what>", without
-  // its named_callback name.
-  if (site.ends_with("-callback") && kind == "throw")
-    return true;
-  return false;
-}
-
-/// Every applicable combination of `site` (known bugs only, or all but those), each in a section
+/// Every applicable combination of `site`, each in a section
 /// of its own.
-void check_site(const std::string& site, bool known_bugs = false) {
+void check_site(const std::string& site) {
   for (const auto& kind : kinds_for(site)) {
-    if (is_known_bug(site, kind) != known_bugs)
-      continue;
     const bool no_signal = expect(site, kind).no_signal;
     for (const int signals : {1, 3}) {
       if (no_signal && signals == 3)
@@ -359,11 +347,4 @@ TEST_CASE("a background run() that never returns or throws is named, and the exi
 TEST_CASE("an I/O handler that never returns or throws cannot keep the process past its budget",
           "[reliability][faults]") {
   check_site("io-handler");
-}
-
-TEST_CASE("known host bug: a throwing token callback is logged without its name",
-          "[reliability][faults][!mayfail]") {
-  for (const char* site : {"started-callback", "stopping-callback", "stopped-callback"}) {
-    check_site(site, true);
-  }
 }

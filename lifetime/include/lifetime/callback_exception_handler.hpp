@@ -26,6 +26,11 @@ callback_exception_handler set_callback_exception_handler(
 /// otherwise. May throw std::bad_alloc.
 std::string describe_exception(const std::exception_ptr& error);
 
+/// Inside a callback exception handler on a thread where the library runs the callbacks of
+/// application_lifetime's tokens: which one threw ("stopping(): flush journal"). Empty on any
+/// other thread. May throw std::bad_alloc.
+std::string running_callback_name();
+
 namespace detail {
 /// Passes `error` to the installed handler. Never throws.
 void report_callback_exception(std::exception_ptr error) noexcept;
