@@ -115,3 +115,28 @@ def test_cancelling_serve_stops_the_embedded_host_gracefully():
 
     assert asyncio.run(main()) == "stopped"
     assert log[-1] == "stop"
+
+
+def test_a_python_host_tells_systemd_it_is_ready_and_stopping(child, tmp_path, monkeypatch):
+    import socket
+
+    path = str(tmp_path / "notify.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(path)
+    listener.settimeout(10)
+    monkeypatch.setenv("NOTIFY_SOCKET", path)
+    try:
+        app = child("asyncio", "2")
+
+        def receive_until(text):
+            while True:
+                message = listener.recv(4096).decode()
+                if text in message.split("\n"):
+                    return message
+
+        assert "READY=1" in receive_until("READY=1")
+        app.signal(signal.SIGTERM)
+        assert "STOPPING=1" in receive_until("STOPPING=1")
+        assert app.wait() == 0, app.output()
+    finally:
+        listener.close()
