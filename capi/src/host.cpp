@@ -77,7 +77,8 @@ void stop_and_drain(lifetime_host& host) {
 
 extern "C" {
 
-lifetime_status lifetime_host_create(const lifetime_host_options* options, lifetime_host** out) {
+lifetime_status lifetime_host_create(const lifetime_host_options* options,
+                                     lifetime_host** out) noexcept {
   if (out == nullptr)
     return fail(LIFETIME_ERROR_INVALID_ARGUMENT, "lifetime_host_create: out is NULL");
   return guarded([&] {
@@ -89,7 +90,7 @@ lifetime_status lifetime_host_create(const lifetime_host_options* options, lifet
 }
 
 lifetime_status lifetime_host_create_embedded(const lifetime_host_options* options,
-                                              lifetime_host** out) {
+                                              lifetime_host** out) noexcept {
   if (out == nullptr)
     return fail(LIFETIME_ERROR_INVALID_ARGUMENT, "lifetime_host_create_embedded: out is NULL");
   return guarded([&] {
@@ -102,7 +103,7 @@ lifetime_status lifetime_host_create_embedded(const lifetime_host_options* optio
   });
 }
 
-void lifetime_host_release(lifetime_host* host) {
+void lifetime_host_release(lifetime_host* host) noexcept {
   if (host == nullptr)
     return;
   if (host->embedded && host->started) {
@@ -120,11 +121,12 @@ void lifetime_host_release(lifetime_host* host) {
   delete host;
 }
 
-lifetime_app* lifetime_host_app(lifetime_host* host) {
+lifetime_app* lifetime_host_app(lifetime_host* host) noexcept {
   return host != nullptr ? reinterpret_cast<lifetime_app*>(&host->host->lifetime()) : nullptr;
 }
 
-lifetime_status lifetime_host_add_service(lifetime_host* host, const lifetime_service* service) {
+lifetime_status lifetime_host_add_service(lifetime_host* host,
+                                          const lifetime_service* service) noexcept {
   if (auto status = not_before_start(host, "lifetime_host_add_service"))
     return status;
   if (service == nullptr)
@@ -135,7 +137,8 @@ lifetime_status lifetime_host_add_service(lifetime_host* host, const lifetime_se
   });
 }
 
-lifetime_status lifetime_host_link_parent(lifetime_host* host, const lifetime_token* parent) {
+lifetime_status lifetime_host_link_parent(lifetime_host* host,
+                                          const lifetime_token* parent) noexcept {
   if (auto status = not_before_start(host, "lifetime_host_link_parent"))
     return status;
   return guarded([&] {
@@ -144,7 +147,7 @@ lifetime_status lifetime_host_link_parent(lifetime_host* host, const lifetime_to
   });
 }
 
-lifetime_status lifetime_host_in_flight_token(lifetime_host* host, lifetime_token** out) {
+lifetime_status lifetime_host_in_flight_token(lifetime_host* host, lifetime_token** out) noexcept {
   if (host == nullptr || out == nullptr)
     return fail(LIFETIME_ERROR_INVALID_ARGUMENT, "lifetime_host_in_flight_token: NULL argument");
   return guarded([&] {
@@ -153,7 +156,7 @@ lifetime_status lifetime_host_in_flight_token(lifetime_host* host, lifetime_toke
   });
 }
 
-int lifetime_host_run(lifetime_host* host) {
+int lifetime_host_run(lifetime_host* host) noexcept {
   if (not_before_start(host, "lifetime_host_run") != LIFETIME_OK)
     return -1;
   if (host->embedded) {
@@ -171,7 +174,8 @@ int lifetime_host_run(lifetime_host* host) {
   }
 }
 
-lifetime_status lifetime_host_start(lifetime_host* host, lifetime_exit_fn on_exit, void* user) {
+lifetime_status lifetime_host_start(lifetime_host* host, lifetime_exit_fn on_exit,
+                                    void* user) noexcept {
   if (auto status = not_before_start(host, "lifetime_host_start"))
     return status;
   if (!host->embedded)
@@ -197,11 +201,11 @@ lifetime_status lifetime_host_start(lifetime_host* host, lifetime_exit_fn on_exi
   });
 }
 
-int lifetime_host_fd(const lifetime_host* host) {
+int lifetime_host_fd(const lifetime_host* host) noexcept {
   return host != nullptr ? host->dispatch.fd() : -1;
 }
 
-int lifetime_host_poll(lifetime_host* host) {
+int lifetime_host_poll(lifetime_host* host) noexcept {
   if (host == nullptr)
     return 0;
   try {
@@ -212,11 +216,11 @@ int lifetime_host_poll(lifetime_host* host) {
   }
 }
 
-int lifetime_host_exit_code(const lifetime_host* host) {
+int lifetime_host_exit_code(const lifetime_host* host) noexcept {
   return host != nullptr ? host->exit_code.load() : -1;
 }
 
-void lifetime_host_request_reload(lifetime_host* host) {
+void lifetime_host_request_reload(lifetime_host* host) noexcept {
   if (host != nullptr)
     host->host->request_reload();
 }

@@ -7,9 +7,10 @@ Modes: asyncio (run() awaits until its token cancels it), ignores-token (run() s
 cancellation and goes on), blocks (once started, run() blocks the event loop: no later hook can
 run), failing (run() raises),
 lease (a lease released by a stopping callback). It prints "ready" when started and every event
-as one line with time.monotonic_ns(); stdout is line-buffered.
+as one line ending with time.monotonic_ns().
 """
 import asyncio
+import os
 import sys
 import time
 
@@ -17,7 +18,8 @@ import lifetime
 
 
 def say(*words):
-    print(*words, time.monotonic_ns(), flush=True)
+    # One write(2) per line: the host's log lines share the pipe and must not split it.
+    os.write(1, (" ".join(map(str, words)) + f" {time.monotonic_ns()}\n").encode())
 
 
 class Worker(lifetime.Service):

@@ -29,8 +29,8 @@ def test_a_service_that_ignores_its_token_is_stopped_within_the_budget(child):
     assert app.wait_for_line("run cancelled")[0], app.output()
     code = app.wait()
     took = time.monotonic() - sent
-    assert code == 70, app.output()
-    assert took < 1.0 + 0.1 + 0.15, app.output()  # budget + enforcer margin + process noise
+    assert code == 70, (code, app.output())
+    assert took < 1.0 + 0.1 + 0.15, (took, app.output())  # budget + enforcer margin + noise
 
 
 def test_a_service_that_blocks_the_loop_is_stopped_within_the_budget(child):
@@ -40,8 +40,8 @@ def test_a_service_that_blocks_the_loop_is_stopped_within_the_budget(child):
     app.signal(signal.SIGTERM)
     code = app.wait()
     took = time.monotonic() - sent
-    assert code == 70, app.output()
-    assert took < 1.0 + 0.1 + 0.15, app.output()
+    assert code == 70, (code, app.output())
+    assert took < 1.0 + 0.1 + 0.15, (took, app.output())
 
 
 def test_a_failing_run_exits_1_with_the_error_in_the_log(child):
