@@ -4,14 +4,17 @@
 // An embedded C host owns an io_context run by one internal thread (every signal blocked there)
 // on which the C++ host sequences its phases; user code is queued on a dispatcher for the foreign
 // loop. Members are declared so that they are destroyed in a safe order: the thread is joined
-// first (in lifetime_host_release), then the C++ host (its services call destroy()), then the
-// dispatcher the services used, then the io_context (destroying any abandoned hook's frame).
+// first (in lifetime_host_release), then the C++ host (its services call destroy()) and its
+// internal state (destroy_embedded), then the dispatcher the services used, then the io_context
+// (destroying any abandoned hook's frame).
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
+#include <new>
 #include <optional>
 #include <thread>
 
@@ -38,6 +41,9 @@ struct lifetime_host {
   std::unique_ptr<boost::asio::io_context> io;  // embedded only
   lifetime::capi::dispatcher dispatch;
   std::unique_ptr<lifetime::host::host> host;
+  // Embedded: a parent the host links to, never cancelled. The link is a registration that the
+  // host's internal state holds; when the count drops to 0 that state is gone (see release).
+  lifetime::cancellation_source sentinel;
   std::optional<work_guard> guard;
   std::thread thread;
   std::atomic<int> exit_code{-1};
@@ -70,6 +76,29 @@ void stop_and_drain(lifetime_host& host) {
     pollfd watch{host.dispatch.fd(), POLLIN, 0};
     ::poll(&watch, 1, 100);
     host.dispatch.run_pending();
+  }
+}
+
+/// Embedded: the C++ host's internal state may outlive the host object for a moment (a thread
+/// of the application lifetime, or a handler queued on the io_context, still holds it), and it
+/// must be gone before the io_context is. Run what is queued and wait, bounded, until the
+/// sentinel's registration count says it is.
+void destroy_embedded(lifetime_host& host) noexcept {
+  const lifetime::cancellation_token sentinel = host.sentinel.token();
+  host.host.reset();
+  host.io->restart();
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (lifetime::registration_count(sentinel) != 0 &&
+         std::chrono::steady_clock::now() < give_up) {
+    try {
+      host.io->poll();
+    } catch (...) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (lifetime::registration_count(sentinel) != 0) {
+    // Still held after 10 s: keep the sentinel's state alive for whoever holds the link.
+    (void)new (std::nothrow) lifetime::cancellation_token(sentinel);
   }
 }
 
@@ -118,6 +147,8 @@ void lifetime_host_release(lifetime_host* host) noexcept {
     } catch (...) {
     }
   }
+  if (host->embedded)
+    destroy_embedded(*host);
   delete host;
 }
 
