@@ -33,34 +33,34 @@ std::chrono::steady_clock::duration to_max(int64_t max_ms) noexcept {
 
 extern "C" {
 
-lifetime_status lifetime_app_started(lifetime_app* app, lifetime_token** out) {
+lifetime_status lifetime_app_started(lifetime_app* app, lifetime_token** out) noexcept {
   return new_token(app, out, &lifetime::application_lifetime::started);
 }
 
-lifetime_status lifetime_app_stopping(lifetime_app* app, lifetime_token** out) {
+lifetime_status lifetime_app_stopping(lifetime_app* app, lifetime_token** out) noexcept {
   return new_token(app, out, &lifetime::application_lifetime::stopping);
 }
 
-lifetime_status lifetime_app_stopped(lifetime_app* app, lifetime_token** out) {
+lifetime_status lifetime_app_stopped(lifetime_app* app, lifetime_token** out) noexcept {
   return new_token(app, out, &lifetime::application_lifetime::stopped);
 }
 
-int lifetime_app_state(const lifetime_app* app) {
+int lifetime_app_state(const lifetime_app* app) noexcept {
   return app != nullptr ? static_cast<int>(app_of(app).state()) : LIFETIME_STATE_STARTING;
 }
 
-int lifetime_app_stop(lifetime_app* app, lifetime_reason reason) {
+int lifetime_app_stop(lifetime_app* app, lifetime_reason reason) noexcept {
   return app != nullptr && app_of(app).stop_application(lifetime::capi::to_reason(reason)) ? 1 : 0;
 }
 
-lifetime_reason lifetime_app_stop_reason(const lifetime_app* app) {
+lifetime_reason lifetime_app_stop_reason(const lifetime_app* app) noexcept {
   return app != nullptr ? static_cast<lifetime_reason>(app_of(app).stop_reason())
                         : LIFETIME_REASON_NONE;
 }
 
 lifetime_status lifetime_app_on_stopping(lifetime_app* app, const char* name,
                                          lifetime_stopping_fn callback, void* user,
-                                         int64_t max_ms) {
+                                         int64_t max_ms) noexcept {
   if (app == nullptr || name == nullptr || callback == nullptr)
     return fail(LIFETIME_ERROR_INVALID_ARGUMENT, "lifetime_app_on_stopping: NULL argument");
   return guarded([&] {
@@ -76,7 +76,7 @@ lifetime_status lifetime_app_on_stopping(lifetime_app* app, const char* name,
 }
 
 lifetime_status lifetime_app_delay_shutdown(lifetime_app* app, const char* name, int64_t max_ms,
-                                            lifetime_lease** out) {
+                                            lifetime_lease** out) noexcept {
   if (app == nullptr || name == nullptr || out == nullptr)
     return fail(LIFETIME_ERROR_INVALID_ARGUMENT, "lifetime_app_delay_shutdown: NULL argument");
   return guarded([&] {
@@ -85,11 +85,11 @@ lifetime_status lifetime_app_delay_shutdown(lifetime_app* app, const char* name,
   });
 }
 
-void lifetime_lease_release(lifetime_lease* lease) {
+void lifetime_lease_release(lifetime_lease* lease) noexcept {
   delete lease;
 }
 
-int lifetime_lease_is_holding(const lifetime_lease* lease) {
+int lifetime_lease_is_holding(const lifetime_lease* lease) noexcept {
   return lease != nullptr && lease->lease.is_holding() ? 1 : 0;
 }
 

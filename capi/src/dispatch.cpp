@@ -7,7 +7,10 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <exception>
 #include <system_error>
+
+#include <lifetime/callback_exception_handler.hpp>
 
 namespace lifetime::capi {
 
@@ -50,7 +53,12 @@ int dispatcher::run_pending() {
   }
   int ran = 0;
   for (auto& work : ready) {
-    work();
+    try {
+      work();
+    } catch (...) {
+      // A C++ hook that threw through its C signature: report it, run the rest.
+      lifetime::detail::report_callback_exception(std::current_exception());
+    }
     ++ran;
   }
   return ran;

@@ -25,7 +25,8 @@ class dispatcher {
   /// Runs `work` now (inline) or queues it. @throws std::bad_alloc (queued).
   void push(std::function<void()> work);
 
-  /// Runs what is queued, without blocking; returns how many ran.
+  /// Runs what is queued, without blocking; returns how many ran. Work that throws is reported
+  /// to the callback exception handler (callback_exception_handler.hpp) and the rest still runs.
   int run_pending();
 
   /// The eventfd, readable while something may be queued; -1 inline.

@@ -52,11 +52,11 @@ void clear_error() noexcept {
 
 extern "C" {
 
-const char* lifetime_last_error(void) {
+const char* lifetime_last_error(void) noexcept {
   return lifetime::capi::last_error.c_str();
 }
 
-const char* lifetime_status_name(lifetime_status status) {
+const char* lifetime_status_name(lifetime_status status) noexcept {
   switch (status) {
     case LIFETIME_OK:
       return "ok";

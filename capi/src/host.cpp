@@ -4,14 +4,17 @@
 // An embedded C host owns an io_context run by one internal thread (every signal blocked there)
 // on which the C++ host sequences its phases; user code is queued on a dispatcher for the foreign
 // loop. Members are declared so that they are destroyed in a safe order: the thread is joined
-// first (in lifetime_host_release), then the C++ host (its services call destroy()), then the
-// dispatcher the services used, then the io_context (destroying any abandoned hook's frame).
+// first (in lifetime_host_release), then the C++ host (its services call destroy()) and its
+// internal state (destroy_embedded), then the dispatcher the services used, then the io_context
+// (destroying any abandoned hook's frame).
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
+#include <new>
 #include <optional>
 #include <thread>
 
@@ -38,6 +41,9 @@ struct lifetime_host {
   std::unique_ptr<boost::asio::io_context> io;  // embedded only
   lifetime::capi::dispatcher dispatch;
   std::unique_ptr<lifetime::host::host> host;
+  // Embedded: a parent the host links to, never cancelled. The link is a registration that the
+  // host's internal state holds; when the count drops to 0 that state is gone (see release).
+  lifetime::cancellation_source sentinel;
   std::optional<work_guard> guard;
   std::thread thread;
   std::atomic<int> exit_code{-1};
@@ -73,11 +79,35 @@ void stop_and_drain(lifetime_host& host) {
   }
 }
 
+/// Embedded: the C++ host's internal state may outlive the host object for a moment (a thread
+/// of the application lifetime, or a handler queued on the io_context, still holds it), and it
+/// must be gone before the io_context is. Run what is queued and wait, bounded, until the
+/// sentinel's registration count says it is.
+void destroy_embedded(lifetime_host& host) noexcept {
+  const lifetime::cancellation_token sentinel = host.sentinel.token();
+  host.host.reset();
+  host.io->restart();
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (lifetime::registration_count(sentinel) != 0 &&
+         std::chrono::steady_clock::now() < give_up) {
+    try {
+      host.io->poll();
+    } catch (...) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (lifetime::registration_count(sentinel) != 0) {
+    // Still held after 10 s: keep the sentinel's state alive for whoever holds the link.
+    (void)new (std::nothrow) lifetime::cancellation_token(sentinel);
+  }
+}
+
 }  // namespace
 
 extern "C" {
 
-lifetime_status lifetime_host_create(const lifetime_host_options* options, lifetime_host** out) {
+lifetime_status lifetime_host_create(const lifetime_host_options* options,
+                                     lifetime_host** out) noexcept {
   if (out == nullptr)
     return fail(LIFETIME_ERROR_INVALID_ARGUMENT, "lifetime_host_create: out is NULL");
   return guarded([&] {
@@ -89,7 +119,7 @@ lifetime_status lifetime_host_create(const lifetime_host_options* options, lifet
 }
 
 lifetime_status lifetime_host_create_embedded(const lifetime_host_options* options,
-                                              lifetime_host** out) {
+                                              lifetime_host** out) noexcept {
   if (out == nullptr)
     return fail(LIFETIME_ERROR_INVALID_ARGUMENT, "lifetime_host_create_embedded: out is NULL");
   return guarded([&] {
@@ -102,7 +132,7 @@ lifetime_status lifetime_host_create_embedded(const lifetime_host_options* optio
   });
 }
 
-void lifetime_host_release(lifetime_host* host) {
+void lifetime_host_release(lifetime_host* host) noexcept {
   if (host == nullptr)
     return;
   if (host->embedded && host->started) {
@@ -117,14 +147,17 @@ void lifetime_host_release(lifetime_host* host) {
     } catch (...) {
     }
   }
+  if (host->embedded)
+    destroy_embedded(*host);
   delete host;
 }
 
-lifetime_app* lifetime_host_app(lifetime_host* host) {
+lifetime_app* lifetime_host_app(lifetime_host* host) noexcept {
   return host != nullptr ? reinterpret_cast<lifetime_app*>(&host->host->lifetime()) : nullptr;
 }
 
-lifetime_status lifetime_host_add_service(lifetime_host* host, const lifetime_service* service) {
+lifetime_status lifetime_host_add_service(lifetime_host* host,
+                                          const lifetime_service* service) noexcept {
   if (auto status = not_before_start(host, "lifetime_host_add_service"))
     return status;
   if (service == nullptr)
@@ -135,7 +168,8 @@ lifetime_status lifetime_host_add_service(lifetime_host* host, const lifetime_se
   });
 }
 
-lifetime_status lifetime_host_link_parent(lifetime_host* host, const lifetime_token* parent) {
+lifetime_status lifetime_host_link_parent(lifetime_host* host,
+                                          const lifetime_token* parent) noexcept {
   if (auto status = not_before_start(host, "lifetime_host_link_parent"))
     return status;
   return guarded([&] {
@@ -144,7 +178,7 @@ lifetime_status lifetime_host_link_parent(lifetime_host* host, const lifetime_to
   });
 }
 
-lifetime_status lifetime_host_in_flight_token(lifetime_host* host, lifetime_token** out) {
+lifetime_status lifetime_host_in_flight_token(lifetime_host* host, lifetime_token** out) noexcept {
   if (host == nullptr || out == nullptr)
     return fail(LIFETIME_ERROR_INVALID_ARGUMENT, "lifetime_host_in_flight_token: NULL argument");
   return guarded([&] {
@@ -153,7 +187,7 @@ lifetime_status lifetime_host_in_flight_token(lifetime_host* host, lifetime_toke
   });
 }
 
-int lifetime_host_run(lifetime_host* host) {
+int lifetime_host_run(lifetime_host* host) noexcept {
   if (not_before_start(host, "lifetime_host_run") != LIFETIME_OK)
     return -1;
   if (host->embedded) {
@@ -171,7 +205,8 @@ int lifetime_host_run(lifetime_host* host) {
   }
 }
 
-lifetime_status lifetime_host_start(lifetime_host* host, lifetime_exit_fn on_exit, void* user) {
+lifetime_status lifetime_host_start(lifetime_host* host, lifetime_exit_fn on_exit,
+                                    void* user) noexcept {
   if (auto status = not_before_start(host, "lifetime_host_start"))
     return status;
   if (!host->embedded)
@@ -197,11 +232,11 @@ lifetime_status lifetime_host_start(lifetime_host* host, lifetime_exit_fn on_exi
   });
 }
 
-int lifetime_host_fd(const lifetime_host* host) {
+int lifetime_host_fd(const lifetime_host* host) noexcept {
   return host != nullptr ? host->dispatch.fd() : -1;
 }
 
-int lifetime_host_poll(lifetime_host* host) {
+int lifetime_host_poll(lifetime_host* host) noexcept {
   if (host == nullptr)
     return 0;
   try {
@@ -212,11 +247,11 @@ int lifetime_host_poll(lifetime_host* host) {
   }
 }
 
-int lifetime_host_exit_code(const lifetime_host* host) {
+int lifetime_host_exit_code(const lifetime_host* host) noexcept {
   return host != nullptr ? host->exit_code.load() : -1;
 }
 
-void lifetime_host_request_reload(lifetime_host* host) {
+void lifetime_host_request_reload(lifetime_host* host) noexcept {
   if (host != nullptr)
     host->host->request_reload();
 }

@@ -44,7 +44,7 @@ thread_local std::string parsed_log_level;
 
 extern "C" {
 
-void lifetime_host_options_init(lifetime_host_options* options) {
+void lifetime_host_options_init(lifetime_host_options* options) noexcept {
   if (options == nullptr)
     return;
   const lifetime::host::host_options defaults;
@@ -60,7 +60,8 @@ void lifetime_host_options_init(lifetime_host_options* options) {
 }
 
 lifetime_status lifetime_host_options_parse(lifetime_host_options* options, const char* program,
-                                            int argc, const char* const* argv, int* exit_now) {
+                                            int argc, const char* const* argv,
+                                            int* exit_now) noexcept {
   using lifetime::capi::fail;
   if (options == nullptr || program == nullptr || exit_now == nullptr || argc < 0 ||
       (argv == nullptr && argc > 0))

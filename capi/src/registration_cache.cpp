@@ -26,7 +26,7 @@ class registration_cache {
   registration_cache& operator=(const registration_cache&) = delete;
   ~registration_cache() {
     while (head_ != nullptr)
-      ::operator delete(std::exchange(head_, head_->next), sizeof(lifetime_registration));
+      ::operator delete(std::exchange(head_, head_->next));
   }
 
   void* take() noexcept {
@@ -68,5 +68,5 @@ void* lifetime_registration::operator new(std::size_t size) {
 void lifetime_registration::operator delete(void* block, std::size_t size) noexcept {
   if (size == sizeof(lifetime_registration) && cache.give(block))
     return;
-  ::operator delete(block, size);
+  ::operator delete(block);
 }

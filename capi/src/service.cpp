@@ -99,15 +99,15 @@ asio::awaitable<void> c_service::run(cancellation_token token) {
 
 extern "C" {
 
-int lifetime_hook_kind(const lifetime_hook* call) {
+int lifetime_hook_kind(const lifetime_hook* call) noexcept {
   return call != nullptr ? call->state->kind : -1;
 }
 
-const lifetime_token* lifetime_hook_token(const lifetime_hook* call) {
+const lifetime_token* lifetime_hook_token(const lifetime_hook* call) noexcept {
   return call != nullptr ? &call->state->token : nullptr;
 }
 
-void lifetime_hook_complete(lifetime_hook* call, const char* error) {
+void lifetime_hook_complete(lifetime_hook* call, const char* error) noexcept {
   if (call == nullptr)
     return;
   auto& state = *call->state;

@@ -19,6 +19,8 @@ Two modes:
   run as tasks on an asyncio loop in a thread of their own ("lifetime-asyncio"). run() returns
   the exit code (exit_when_stopped=False, the default here, so that Python flushes its files and
   runs its atexit handlers); exit_when_stopped=True ends the process as soon as the stop is over.
+  If a service still blocks the loop when the stop is over, run() flushes sys.stdout and
+  sys.stderr and ends the process with os._exit(code): it cannot finish cleanly.
 - await Host(embedded=True).serve() (embedded): on the running asyncio loop, which watches the
   host's fd; no signals, no process exit; cancelling serve() stops the host gracefully.
 
@@ -31,10 +33,10 @@ gives exit code 1). A hook that ignores its token, or blocks the loop, is abando
 and the exit code is 70; in owning mode the process still exits within budget + 100 ms.
 """
 import asyncio
-import sys
-import os
 import ctypes
 import inspect
+import os
+import sys
 import itertools
 import threading
 
@@ -171,19 +173,19 @@ class Host:
             code = lib.lifetime_host_run(self._handle)
         finally:
             loop.call_soon_threadsafe(loop.stop)
-            # A loop blocked by a service is left behind: the process must still exit in time.
             thread.join(timeout=0.02)
-            if not thread.is_alive():
-                loop.close()
         if code < 0:
             raise _native.LifetimeError(-1, _native.last_error())
-        if code == 70 and thread.is_alive():
+        if thread.is_alive():
+            # A service blocks the loop: Python cannot finish cleanly, and the process must still
+            # exit within the budget. Flush what was written and end it now with the code.
             for stream in (sys.stdout, sys.stderr):
                 try:
                     stream.flush()
                 except Exception:  # a closed or broken stream: nothing more to save
                     pass
             os._exit(code)
+        loop.close()
         return code
 
     async def serve(self):

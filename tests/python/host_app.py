@@ -4,11 +4,13 @@
     python3 host_app.py MODE [BUDGET_SECONDS]
 
 Modes: asyncio (run() awaits until its token cancels it), ignores-token (run() swallows the
-cancellation and goes on), blocks (run() blocks the event loop), failing (run() raises),
+cancellation and goes on), blocks (once started, run() blocks the event loop: no later hook can
+run), failing (run() raises),
 lease (a lease released by a stopping callback). It prints "ready" when started and every event
-as one line with time.monotonic_ns(); stdout is line-buffered.
+as one line ending with time.monotonic_ns().
 """
 import asyncio
+import os
 import sys
 import time
 
@@ -16,9 +18,8 @@ import lifetime
 
 
 def say(*words):
-    # One write per line: the host's log shares the pipe, and must not land inside a line.
-    sys.stdout.write(" ".join(str(w) for w in (*words, time.monotonic_ns())) + "\n")
-    sys.stdout.flush()
+    # One write(2) per line: the host's log lines share the pipe and must not split it.
+    os.write(1, (" ".join(map(str, words)) + f" {time.monotonic_ns()}\n").encode())
 
 
 class Worker(lifetime.Service):
@@ -26,14 +27,20 @@ class Worker(lifetime.Service):
 
     def __init__(self, mode):
         self.mode = mode
+        self.running = None
 
     async def started(self):
+        self.running.set()
         say("ready")
+
+    async def start(self, token):
+        self.running = asyncio.Event()
 
     async def run(self, token):
         if self.mode == "failing":
             raise ValueError("the worker broke")
-        if self.mode == "blocks":
+        if self.mode == "blocks":  # once the host has started, block the event loop for good
+            await self.running.wait()
             await asyncio.sleep(0)
             say("blocking")
             time.sleep(3600)

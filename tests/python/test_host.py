@@ -29,8 +29,8 @@ def test_a_service_that_ignores_its_token_is_stopped_within_the_budget(child):
     assert app.wait_for_line("run cancelled")[0], app.output()
     code = app.wait()
     took = time.monotonic() - sent
-    assert code == 70, app.output()
-    assert took < 1.0 + 0.1 + 0.15, app.output()  # budget + enforcer margin + process noise
+    assert code == 70, (code, app.output())
+    assert took < 1.0 + 0.1 + 0.15, (took, app.output())  # budget + enforcer margin + noise
 
 
 def test_a_service_that_blocks_the_loop_is_stopped_within_the_budget(child):
@@ -40,8 +40,8 @@ def test_a_service_that_blocks_the_loop_is_stopped_within_the_budget(child):
     app.signal(signal.SIGTERM)
     code = app.wait()
     took = time.monotonic() - sent
-    assert code == 70, app.output()
-    assert took < 1.0 + 0.1 + 0.15, app.output()
+    assert code == 70, (code, app.output())
+    assert took < 1.0 + 0.1 + 0.15, (took, app.output())
 
 
 def test_a_failing_run_exits_1_with_the_error_in_the_log(child):
@@ -115,3 +115,28 @@ def test_cancelling_serve_stops_the_embedded_host_gracefully():
 
     assert asyncio.run(main()) == "stopped"
     assert log[-1] == "stop"
+
+
+def test_a_python_host_tells_systemd_it_is_ready_and_stopping(child, tmp_path, monkeypatch):
+    import socket
+
+    path = str(tmp_path / "notify.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(path)
+    listener.settimeout(10)
+    monkeypatch.setenv("NOTIFY_SOCKET", path)
+    try:
+        app = child("asyncio", "2")
+
+        def receive_until(text):
+            while True:
+                message = listener.recv(4096).decode()
+                if text in message.split("\n"):
+                    return message
+
+        assert "READY=1" in receive_until("READY=1")
+        app.signal(signal.SIGTERM)
+        assert "STOPPING=1" in receive_until("STOPPING=1")
+        assert app.wait() == 0, app.output()
+    finally:
+        listener.close()
