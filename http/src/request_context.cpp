@@ -1,34 +1,31 @@
 // SPDX-License-Identifier: MIT
-#include "http/request_context.hpp"
+#include <lifetime/http/request_context.hpp>
+
+#include <array>
+#include <cstdio>
+#include <stdexcept>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/serializer.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <lifetime/asio.hpp>
+#include <lifetime/http/server.hpp>
 
-#include "csrf.hpp"
-#include "http/connection.hpp"
-#include "http/http_error.hpp"
-#include "http/web_host.hpp"
+#include "response_writer.hpp"
 
-namespace lifetime::demo {
+namespace lifetime::http {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
+namespace bhttp = beast::http;
 
-request_context::request_context(connection& conn, const http::request_header<>& header,
+request_context::request_context(detail::exchange& exchange, const bhttp::request_header<>& header,
                                  boost::urls::url_view url, std::vector<std::string> path_params,
                                  std::shared_ptr<const server_config> config)
-    : conn_(conn),
+    : exchange_(exchange),
       header_(header),
       url_(url),
       path_params_(std::move(path_params)),
@@ -36,7 +33,7 @@ request_context::request_context(connection& conn, const http::request_header<>&
 
 const cancellation_token& request_context::token() const {
   if (!token_made_) {
-    token_ = conn_.request_token();
+    token_ = exchange_.token();
     token_made_ = true;
   }
   return token_;
@@ -50,20 +47,25 @@ std::optional<std::string> request_context::query(std::string_view name) const {
   return std::nullopt;
 }
 
-std::optional<std::string> request_context::session_id() const {
-  const auto cookie = header_[http::field::cookie];
-  if (cookie.empty())
-    return std::nullopt;
-  auto value = find_cookie(std::string_view(cookie.data(), cookie.size()), session_cookie_name);
-  if (!value)
-    return std::nullopt;
-  return std::string(*value);
+std::optional<std::string> request_context::cookie(std::string_view name) const {
+  const auto header = header_[bhttp::field::cookie];
+  std::string_view rest(header.data(), header.size());
+  while (!rest.empty()) {
+    const auto end = rest.find(';');
+    std::string_view pair = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
+    while (!pair.empty() && pair.front() == ' ')
+      pair.remove_prefix(1);
+    const auto eq = pair.find('=');
+    if (eq != std::string_view::npos && pair.substr(0, eq) == name)
+      return std::string(pair.substr(eq + 1));
+  }
+  return std::nullopt;
 }
 
 void request_context::watch_disconnect() {
   token();  // what the watch cancels
-  if (body_complete())
-    conn_.start_watch();
+  exchange_.watch_disconnect();
 }
 
 asio::awaitable<void> request_context::sleep_for(std::chrono::steady_clock::duration duration) {
@@ -77,114 +79,96 @@ asio::awaitable<void> request_context::sleep_for(std::chrono::steady_clock::dura
     throw boost::system::system_error(ec);
 }
 
-web_host& request_context::host() noexcept {
-  return *conn_.host_;
-}
 metrics& request_context::stats() noexcept {
-  return conn_.host_->stats();
+  return exchange_.owner().stats();
 }
 
-void request_context::add_header(http::field name, std::string value) {
+void request_context::add_header(bhttp::field name, std::string value) {
   extra_.emplace_back(name, std::move(value));
 }
 
-request_context::response request_context::make_response(http::status status, std::string body,
+request_context::response request_context::make_response(bhttp::status status, std::string body,
                                                          std::string_view content_type) const {
   response res{status, header_.version()};
-  res.set(http::field::server, "lifetime-demo");
-  res.set(http::field::content_type, content_type);
-  res.set(http::field::cache_control, "no-store");
+  res.set(bhttp::field::server, config_->server_name);
+  res.set(bhttp::field::content_type, content_type);
+  res.set(bhttp::field::cache_control, "no-store");
   res.body() = std::move(body);
   return res;
 }
 
-asio::awaitable<void> request_context::send(response res) {
+void request_context::begin_response(unsigned status) {
   if (headers_sent_)
     throw std::logic_error("response already sent");
+  last_keep_alive_ = keep_alive_ && exchange_.keep_alive_allowed();
+  status_ = status;
+  headers_sent_ = true;
+}
+
+asio::awaitable<void> request_context::send(response res) {
+  begin_response(res.result_int());
   for (const auto& [name, value] : extra_)
     res.set(name, value);
-  last_keep_alive_ = keep_alive_ && conn_.request_keep_alive_ && conn_.keep_alive_allowed();
   res.keep_alive(last_keep_alive_);
   res.prepare_payload();
-  status_ = res.result_int();
-  headers_sent_ = true;
   // The header as Beast's serializer writes it, into a buffer the connection reuses; the body
   // goes out from the response itself.
-  std::string& head = conn_.write_buffer_;
+  std::string& head = exchange_.header_buffer();
   head.clear();
-  const auto reason = res.reason();
-  const auto digit = [](unsigned n) { return static_cast<char>('0' + n % 10); };
-  const unsigned version = res.version();
-  head.append("HTTP/");
-  head += digit(version / 10);
-  head += '.';
-  head += digit(version);
-  head += ' ';
-  head += digit(status_ / 100);
-  head += digit(status_ / 10);
-  head += digit(status_);
-  head += ' ';
-  head.append(reason.data(), reason.size()).append("\r\n");
-  for (const auto& field : res) {
-    const auto name = field.name_string();
-    const auto value = field.value();
-    head.append(name.data(), name.size()).append(": ").append(value.data(), value.size());
-    head.append("\r\n");
-  }
-  head.append("\r\n");
+  detail::serialize_header(head, res.base());
   std::size_t written = 0;
-  auto ec = conn_.write_now(head, res.body(), written);
+  auto ec = exchange_.write_now(head, res.body(), written);
   if (!ec && written < head.size() + res.body().size())
-    ec = co_await conn_.write_rest(head, res.body(), written);
-  conn_.host_->stats().count_response(status_);
+    ec = co_await exchange_.write_rest(head, res.body(), written);
+  stats().count_response(status_);
   if (ec) {
     stream_broken_ = true;
     throw boost::system::system_error(ec);
   }
 }
 
-asio::awaitable<void> request_context::send_json(http::status status,
+asio::awaitable<void> request_context::send_json(bhttp::status status,
                                                  const boost::json::value& body) {
   co_await send(make_response(status, boost::json::serialize(body), "application/json"));
 }
 
 asio::awaitable<void> request_context::begin_events(std::chrono::milliseconds retry) {
-  if (headers_sent_)
-    throw std::logic_error("response already sent");
-  http::response<http::empty_body> res{http::status::ok, header_.version()};
-  res.set(http::field::server, "lifetime-demo");
-  res.set(http::field::content_type, "text/event-stream");
-  res.set(http::field::cache_control, "no-store");
+  begin_response(200);
+  bhttp::response<bhttp::empty_body> res{bhttp::status::ok, header_.version()};
+  res.set(bhttp::field::server, config_->server_name);
+  res.set(bhttp::field::content_type, "text/event-stream");
+  res.set(bhttp::field::cache_control, "no-store");
   for (const auto& [name, value] : extra_)
     res.set(name, value);
   res.chunked(true);
-  last_keep_alive_ = keep_alive_ && conn_.request_keep_alive_ && conn_.keep_alive_allowed();
   res.keep_alive(last_keep_alive_);
-  status_ = 200;
-  headers_sent_ = true;
-  http::response_serializer<http::empty_body> serializer(res);
-  conn_.arm_timeout(config_->header_timeout);
-  auto [ec, n] = co_await http::async_write_header(
-      conn_.socket_, serializer, bind_cancellation(token(), asio::as_tuple(asio::use_awaitable)));
-  conn_.disarm_timeout();
-  conn_.host_->stats().count_response(status_);
+  std::string& head = exchange_.header_buffer();
+  head.clear();
+  detail::serialize_header(head, res.base());
+  const std::array<asio::const_buffer, 1> buffers{asio::buffer(head)};
+  const auto ec = co_await exchange_.write_all(buffers, true);
+  stats().count_response(status_);
   if (ec) {
     stream_broken_ = true;
     token().throw_if_cancellation_requested();
     throw boost::system::system_error(ec);
   }
-  if (retry.count() > 0) {
-    const std::string text = "retry: " + std::to_string(retry.count()) + "\n\n";
-    conn_.arm_timeout(config_->header_timeout);
-    auto [wec, wn] =
-        co_await asio::async_write(conn_.socket_, http::make_chunk(asio::buffer(text)),
-                                   bind_cancellation(token(), asio::as_tuple(asio::use_awaitable)));
-    conn_.disarm_timeout();
-    if (wec) {
-      stream_broken_ = true;
+  if (retry.count() > 0)
+    co_await write_chunk("retry: " + std::to_string(retry.count()) + "\n\n", true);
+}
+
+asio::awaitable<void> request_context::write_chunk(std::string_view text, bool cancellable) {
+  char size_line[24];
+  const int length = std::snprintf(size_line, sizeof size_line, "%zx\r\n", text.size());
+  const std::array<asio::const_buffer, 3> buffers{
+      asio::buffer(size_line, static_cast<std::size_t>(length)), asio::buffer(text),
+      asio::buffer("\r\n", 2)};
+  const auto ec = co_await exchange_.write_all(buffers, cancellable);
+  if (ec) {
+    stream_broken_ = true;
+    if (cancellable)
       token().throw_if_cancellation_requested();
-      throw boost::system::system_error(wec);
-    }
+    throw boost::system::system_error(ec);
   }
 }
 
@@ -193,77 +177,17 @@ asio::awaitable<void> request_context::send_event(std::string_view event, std::s
   std::string text;
   text.reserve(event.size() + data.size() + 16);
   text.append("event: ").append(event).append("\ndata: ").append(data).append("\n\n");
-  conn_.arm_timeout(config_->header_timeout);
-  auto [ec, n] =
-      co_await asio::async_write(conn_.socket_, http::make_chunk(asio::buffer(text)),
-                                 bind_cancellation(token(), asio::as_tuple(asio::use_awaitable)));
-  conn_.disarm_timeout();
-  if (ec) {
-    stream_broken_ = true;
-    token().throw_if_cancellation_requested();
-    throw boost::system::system_error(ec);
-  }
+  co_await write_chunk(text, true);
 }
 
 asio::awaitable<void> request_context::end_events() {
-  conn_.arm_timeout(config_->header_timeout);
-  auto [ec, n] = co_await asio::async_write(conn_.socket_, http::make_chunk_last(),
-                                            asio::as_tuple(asio::use_awaitable));
-  conn_.disarm_timeout();
+  static constexpr std::string_view last = "0\r\n\r\n";
+  const std::array<asio::const_buffer, 1> buffers{asio::buffer(last)};
+  const auto ec = co_await exchange_.write_all(buffers, false);
   if (ec) {
     stream_broken_ = true;
     throw boost::system::system_error(ec);
   }
 }
 
-bool request_context::body_complete() const noexcept {
-  return conn_.body_complete_ || (conn_.stream_parser_ && conn_.stream_parser_->is_done());
-}
-
-asio::awaitable<std::size_t> request_context::read_body_some(char* data, std::size_t size) {
-  if (conn_.body_complete_ || !conn_.stream_parser_)
-    co_return 0;
-  auto& parser = *conn_.stream_parser_;
-  if (!continue_sent_) {
-    continue_sent_ = true;
-    const auto expect = header_[http::field::expect];
-    if (beast::iequals(expect, "100-continue")) {
-      static constexpr std::string_view line = "HTTP/1.1 100 Continue\r\n\r\n";
-      auto [ec, n] = co_await asio::async_write(conn_.socket_, asio::buffer(line),
-                                                asio::as_tuple(asio::use_awaitable));
-      if (ec)
-        throw operation_cancelled(cancellation_reason::client_disconnected);
-    }
-  }
-  while (!parser.is_done()) {
-    parser.get().body().data = data;
-    parser.get().body().size = size;
-    conn_.arm_timeout(config_->header_timeout);
-    auto [ec, n] = co_await http::async_read_some(
-        conn_.socket_, conn_.buffer_, parser,
-        bind_cancellation(token(), asio::as_tuple(asio::use_awaitable)));
-    conn_.disarm_timeout();
-    if (ec == http::error::need_buffer)
-      ec = {};
-    if (ec) {
-      token().throw_if_cancellation_requested();
-      if (ec == http::error::body_limit)
-        throw http_error(413, "upload too large", true);
-      // End of stream, reset, or a stalled client whose timeout closed the socket.
-      conn_.peer_gone_ = true;
-      if (conn_.request_source_) {
-        conn_.request_source_->cancel(cancellation_reason::client_disconnected);
-      }
-      throw operation_cancelled(cancellation_reason::client_disconnected);
-    }
-    const std::size_t got = size - parser.get().body().size;
-    if (parser.is_done())
-      conn_.body_complete_ = true;
-    if (got > 0)
-      co_return got;
-  }
-  conn_.body_complete_ = true;
-  co_return 0;
-}
-
-}  // namespace lifetime::demo
+}  // namespace lifetime::http

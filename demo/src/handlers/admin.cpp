@@ -4,19 +4,21 @@
 #include <boost/asio/post.hpp>
 #include <boost/json/object.hpp>
 
+#include <lifetime/http/http_error.hpp>
+#include <lifetime/http/server.hpp>
 #include "csrf.hpp"
-#include "http/handlers/handlers.hpp"
-#include "http/http_error.hpp"
-#include "http/request_context.hpp"
-#include "http/web_host.hpp"
+#include "handlers/handlers.hpp"
+
+#include "demo_config.hpp"
 
 namespace lifetime::demo::handlers {
-namespace http = boost::beast::http;
+namespace bhttp = boost::beast::http;
+using http::http_error;
 
 result restart(request_context& ctx) {
-  const auto& expected = ctx.config().admin_token;
+  const auto& expected = ctx.config_as<demo_config>().admin_token;
   std::string given;
-  const auto authorization = ctx.header()[http::field::authorization];
+  const auto authorization = ctx.header()[bhttp::field::authorization];
   const std::string_view bearer = "Bearer ";
   if (authorization.starts_with(bearer)) {
     given.assign(authorization.data() + bearer.size(), authorization.size() - bearer.size());
@@ -36,9 +38,9 @@ result restart(request_context& ctx) {
   spdlog::info("restart requested over HTTP");
   boost::json::object body;
   body["restarting"] = true;
-  co_await ctx.send_json(http::status::accepted, body);
+  co_await ctx.send_json(bhttp::status::accepted, body);
   // After the answer is out: the restart cancels every in-flight request, this one included.
-  ctx.host().request_restart();
+  ctx.server().request_restart();
 }
 
 }  // namespace lifetime::demo::handlers

@@ -5,20 +5,20 @@
 
 #include <boost/json/object.hpp>
 
-#include "http/handlers/handlers.hpp"
-#include "http/http_error.hpp"
-#include "http/request_context.hpp"
-#include "metrics.hpp"
+#include <lifetime/http/http_error.hpp>
+#include "application.hpp"
+#include "handlers/handlers.hpp"
 #include "uploads.hpp"
 
 namespace lifetime::demo::handlers {
-namespace http = boost::beast::http;
+namespace bhttp = boost::beast::http;
+using http::http_error;
 
 namespace {
 
 // Counts an upload as aborted unless it was committed.
 struct abort_counter {
-  demo::metrics& m;
+  demo_metrics& m;
   bool committed = false;
   ~abort_counter() {
     if (!committed)
@@ -36,15 +36,15 @@ struct abort_counter {
 
 }  // namespace
 
-result upload(request_context& ctx) {
+result upload(application& app, request_context& ctx) {
   const std::string& name = ctx.path_params().at(0);
   if (!is_valid_upload_name(name))
     throw http_error(400, "bad upload name", true);
   ctx.log_note() = "upload=" + name;
-  abort_counter counter{ctx.stats()};
+  abort_counter counter{app.stats()};
   std::optional<temp_file> file;
   try {
-    file.emplace(ctx.config().storage_dir);
+    file.emplace(ctx.config_as<demo_config>().storage_dir);
   } catch (const std::system_error& e) {
     storage_failed(e);
   }
@@ -67,11 +67,11 @@ result upload(request_context& ctx) {
     storage_failed(e);
   }
   counter.committed = true;
-  ctx.stats().uploads_committed_total.fetch_add(1, std::memory_order_relaxed);
+  app.stats().uploads_committed_total.fetch_add(1, std::memory_order_relaxed);
   boost::json::object body;
   body["name"] = name;
   body["size"] = file->size();
-  co_await ctx.send_json(http::status::created, body);
+  co_await ctx.send_json(bhttp::status::created, body);
 }
 
 }  // namespace lifetime::demo::handlers

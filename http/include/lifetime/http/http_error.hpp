@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// An HTTP error a handler throws to answer with a status and a short message.
+// An HTTP error a handler or a filter throws to answer with a status and a short message.
 //
-// The connection catches it: if no header was sent yet it answers `status` with a JSON body
+// The server catches it: if no header was sent yet it answers `status` with a JSON body
 // {"error": message}; otherwise it closes the connection. `close` asks for `Connection: close`
 // (used when the request body was not read).
 #pragma once
@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace lifetime::demo {
+namespace lifetime::http {
 
 class http_error : public std::runtime_error {
  public:
@@ -23,4 +23,4 @@ class http_error : public std::runtime_error {
   bool close_;
 };
 
-}  // namespace lifetime::demo
+}  // namespace lifetime::http
