@@ -190,10 +190,12 @@ asio::awaitable<bool> connection::serve_one() {
       transport_.socket.available(ec) == 0) {
     co_return false;
   }
-  const auto config = server_->config();
-  const auto result = co_await reader_.read(*config, !served_any_, answer_first_);
+  const auto result = co_await reader_.read(*server_->config(), !served_any_, answer_first_);
   if (result == request_reader::result::closed)
     co_return false;
+  // Taken once the request is there: a keep-alive connection idle across a restart serves its
+  // next request under the configuration the restart loaded.
+  const auto config = server_->config();
 
   const auto started = std::chrono::steady_clock::now();
   auto& stats = server_->stats();

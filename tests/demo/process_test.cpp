@@ -24,7 +24,7 @@
 
 namespace lifetime::demo::test {
 
-TEST_CASE("--listen on an address in use exits 1 and says so in one plain line") {
+TEST_CASE("an address in use for --listen exits 1 and says so in one plain line") {
   demo_process first({});
   const std::string address = "127.0.0.1:" + std::to_string(first.port());
   demo_process second({"--listen", address}, demo_process::no_wait);
