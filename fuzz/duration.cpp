@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Fuzzes the duration parsers: lifetime::host's (options, config files) and, when the demo is
-// built, lifetime-demo's (`?timeout=`).
+// Fuzzes the project's one duration parser: lifetime::host's, read by options, config files and
+// lifetime::http's `?timeout=`.
 //
 // Checks, besides the sanitizers: an accepted duration is never negative, formats to a spelling
 // that parses back to the same value, and the throwing form agrees with the try_ form.
@@ -11,10 +11,6 @@
 #include <string_view>
 
 #include <lifetime/host/duration.hpp>
-
-#if defined(LIFETIME_FUZZ_DEMO)
-#include "http/server_config.hpp"
-#endif
 
 namespace {
 
@@ -41,12 +37,5 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(!parsed);
   }
 
-#if defined(LIFETIME_FUZZ_DEMO)
-  if (const auto demo = lifetime::demo::parse_duration(text)) {
-    check(demo->count() >= 0);
-    const auto again = lifetime::demo::parse_duration(lifetime::demo::format_duration(*demo));
-    check(again && *again == *demo);
-  }
-#endif
   return 0;
 }

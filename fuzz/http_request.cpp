@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: MIT
-// Fuzzes lifetime-demo's request handling up to the handler, fed raw bytes in memory (no sockets).
+// Fuzzes lifetime::http's request handling, with lifetime-demo's routes, up to the handler, fed raw
+// bytes in memory (no sockets).
 //
 // The input is what a client sends on a connection. It goes through the same steps, configured
-// the same way, as connection::serve_one() (demo/src/http/connection.cpp) with the default
-// server_config: Beast's request_parser<empty_body> with header_limit(max_header_size), read with
+// the same way, as the connection (http/src/request_reader.cpp, body_reader.cpp) with the default
+// demo_config: Beast's request_parser<empty_body> with header_limit(max_header_size), read with
 // http::read_header from an in-memory Beast test stream into a flat_buffer; then the target parsed
-// with boost::urls::parse_origin_form, its segments routed with make_demo_router(), the
-// `?timeout=` parameter read with parse_duration(), the session cookie found with find_cookie()
-// and the antiforgery header checked with session_store::verify() (the body is read even when
-// that fails, where the connection would answer 403); then the body: a buffered
-// route's through request_parser<string_body> with body_limit(max_body_size), a streamed route's
-// (uploads) through request_parser<buffer_body> with body_limit(max_upload_size), whose name is
-// checked with is_valid_upload_name(). Handlers are not run (they need a live connection).
+// with boost::urls::parse_origin_form, its segments routed with the demo's router, the
+// `?timeout=` parameter read with lifetime::host::try_parse_duration(), the session cookie found
+// with find_cookie() and, on routes with a filter, the antiforgery header checked with
+// session_store::verify() (the body is read even when that fails, where the connection would answer
+// 403); then the body: a buffered route's through request_parser<string_body> with
+// body_limit(max_body_size), a streamed route's (uploads) through request_parser<buffer_body> with
+// body_limit(max_upload_size), whose name is checked with is_valid_upload_name(). Handlers are not
+// run (they need a live connection).
 //
 // Checks: no sanitizer report, no exception other than those the connection turns into a status,
 // and the status the connection would choose for a bad read is one of 400, 413, 431.
@@ -35,9 +37,12 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/url/parse.hpp>
 
+#include <lifetime/host/duration.hpp>
+#include <lifetime/http/router.hpp>
+
+#include "application.hpp"
 #include "csrf.hpp"
-#include "http/router.hpp"
-#include "http/server_config.hpp"
+#include "demo_config.hpp"
 #include "uploads.hpp"
 
 namespace http = boost::beast::http;
@@ -56,10 +61,11 @@ std::string_view sv(boost::beast::string_view s) {
 
 struct fixture {
   boost::asio::io_context io;
-  demo::router routes = demo::make_demo_router();
-  demo::session_store sessions;
+  demo::application app;
+  lifetime::http::router routes = app.routes();
+  demo::session_store& sessions = app.sessions();
   demo::session_store::session known = sessions.get_or_create(std::nullopt);
-  demo::server_config config;
+  demo::demo_config config;
 };
 
 fixture& shared() {
@@ -123,14 +129,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto match = f.routes.find(header.method(), segments);
     for (auto param : url->params()) {
       if (param.key == "timeout") {
-        const auto timeout = demo::parse_duration(std::string_view(param.value));
+        const auto timeout = lifetime::host::try_parse_duration(std::string_view(param.value));
         check(!timeout || timeout->count() >= 0);
       }
     }
     if (match.found == nullptr)
       continue;  // 404 / 405, the connection goes on
     check(match.params.size() <= segments.size());
-    if (match.found->needs_csrf) {
+    if (!match.found->filters.empty()) {
       std::optional<std::string_view> session;
       const auto cookie = header[http::field::cookie];
       if (!cookie.empty())
@@ -150,7 +156,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const bool keep_alive = parser.keep_alive();
     if (!parser.is_done()) {
       const auto length = parser.content_length();
-      if (match.found->body == demo::body_mode::buffered) {
+      if (match.found->body == lifetime::http::body_mode::buffered) {
         if (length && *length > f.config.max_body_size)
           return 0;  // 413, connection closes
         http::request_parser<http::string_body> body(std::move(parser));

@@ -16,8 +16,10 @@
 #include <lifetime/host/host.hpp>
 #include <lifetime/host/options.hpp>
 
-#include "http/server_config.hpp"
-#include "server_service.hpp"
+#include <lifetime/http/server_service.hpp>
+
+#include "application.hpp"
+#include "demo_config.hpp"
 
 namespace {
 
@@ -58,7 +60,7 @@ void validate(boost::any& result, const std::vector<std::string>& values, bounde
   result = bounded_count<Max>{parsed};
 }
 
-/// One --listen address, checked by parse_listen_address().
+/// One --listen address, checked by http::parse_listen_address().
 struct listen_address {
   std::string text;
 };
@@ -67,7 +69,7 @@ void validate(boost::any& result, const std::vector<std::string>& values, listen
   po::validators::check_first_occurrence(result);
   const std::string& text = po::validators::get_single_string(values);
   try {
-    (void)lifetime::demo::parse_listen_address(text);
+    (void)lifetime::http::parse_listen_address(text);
   } catch (const std::exception&) {
     throw po::invalid_option_value(text);
   }
@@ -128,8 +130,8 @@ void declare_options(lifetime::host::options& opts) {
       "deadline; off: none of that (for benchmarks)");
 }
 
-lifetime::demo::server_config config_from(const lifetime::host::options& opts) {
-  lifetime::demo::server_config config;
+lifetime::demo::demo_config config_from(const lifetime::host::options& opts) {
+  lifetime::demo::demo_config config;
   if (opts.has("listen")) {
     config.listen.clear();
     for (const auto& address : opts.value<std::vector<listen_address>>("listen"))
@@ -168,7 +170,17 @@ int main(int argc, char* argv[]) {
       std::max(1u, static_cast<unsigned>(opts.value<thread_count>("threads").value));
   try {
     lifetime::host::host host(host_options);
-    host.add_service<lifetime::demo::server_service>(host, [&opts] { return config_from(opts); });
+    lifetime::demo::application app;
+    host.add_service<lifetime::http::server_service>(
+        host, app.routes(),
+        [&opts]() -> std::shared_ptr<const lifetime::http::server_config> {
+          auto config = std::make_shared<const lifetime::demo::demo_config>(config_from(opts));
+          return config;
+        },
+        [&app, &opts](lifetime::http::server& server) {
+          lifetime::demo::application::prepare(config_from(opts));
+          app.setup(server);
+        });
     return host.run();
   } catch (const std::exception& e) {
     // The host's constructor rejects an inconsistent systemd environment.

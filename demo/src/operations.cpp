@@ -11,7 +11,7 @@
 
 #include <lifetime/asio.hpp>
 
-#include "metrics.hpp"
+#include "demo_metrics.hpp"
 #include "random_id.hpp"
 
 namespace lifetime::demo {
@@ -68,7 +68,7 @@ boost::json::value operation::to_json() const {
 namespace {
 
 asio::awaitable<void> run_operation(std::shared_ptr<operation> op, cancellation_token token,
-                                    metrics& stats) {
+                                    demo_metrics& stats) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   bool completed = true;
   for (unsigned i = 0; i < op->total_steps(); ++i) {

@@ -33,7 +33,7 @@
 
 namespace lifetime::demo {
 
-class metrics;
+struct demo_metrics;
 
 class operation {
  public:
@@ -79,7 +79,7 @@ class operation_registry {
  public:
   static constexpr std::chrono::milliseconds step = std::chrono::milliseconds(100);
 
-  explicit operation_registry(metrics& stats, std::size_t max_kept = 1024)
+  explicit operation_registry(demo_metrics& stats, std::size_t max_kept = 1024)
       : metrics_(stats), max_kept_(max_kept) {}
 
   /// Starts an operation of `duration` for `session`, cancelled by any of `parents`.
@@ -98,7 +98,7 @@ class operation_registry {
  private:
   void forget_finished_locked();
 
-  metrics& metrics_;
+  demo_metrics& metrics_;
   std::size_t max_kept_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<operation>> operations_;

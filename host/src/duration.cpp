@@ -34,6 +34,21 @@ std::optional<std::chrono::milliseconds> try_parse_duration(std::string_view tex
       number = number * 10 + digit;
       ++i;
     }
+    // An optional fraction ("1.5s"), at most 9 digits: `fraction` / `scale` of the unit.
+    std::int64_t fraction = 0;
+    std::int64_t scale = 1;
+    if (i < text.size() && text[i] == '.') {
+      const std::size_t start = ++i;
+      while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+        if (i - start >= 9)
+          return std::nullopt;
+        fraction = fraction * 10 + (text[i] - '0');
+        scale *= 10;
+        ++i;
+      }
+      if (i == start)
+        return std::nullopt;  // "1.s"
+    }
     std::int64_t unit_ms = 0;
     if (text.substr(i, 2) == "ms") {
       unit_ms = 1;
@@ -50,9 +65,12 @@ std::optional<std::chrono::milliseconds> try_parse_duration(std::string_view tex
     } else {
       return std::nullopt;  // a missing or unknown unit
     }
-    if (number > max_ms / unit_ms)
+    if ((fraction * unit_ms) % scale != 0)
+      return std::nullopt;  // not a whole number of milliseconds ("1.5ms")
+    const std::int64_t fraction_ms = fraction * unit_ms / scale;
+    if (number > (max_ms - fraction_ms) / unit_ms)
       return std::nullopt;
-    const std::int64_t part = number * unit_ms;
+    const std::int64_t part = number * unit_ms + fraction_ms;
     if (total > max_ms - part)
       return std::nullopt;
     total += part;

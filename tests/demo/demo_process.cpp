@@ -30,6 +30,11 @@ demo_process::demo_process(std::vector<std::string> args, int listen_fd,
   launch(std::move(args), listen_fd, notify_socket);
 }
 
+demo_process::demo_process(std::vector<std::string> args, no_wait_t) {
+  args.insert(args.begin(), LIFETIME_DEMO_BINARY);
+  launch(std::move(args), -1, {}, false);
+}
+
 demo_process::demo_process(std::string shell_prefix, std::vector<std::string> args) {
   args = with_listen(std::move(args), -1);
   args.insert(args.begin(), LIFETIME_DEMO_BINARY);
@@ -38,7 +43,7 @@ demo_process::demo_process(std::string shell_prefix, std::vector<std::string> ar
 }
 
 void demo_process::launch(std::vector<std::string> args, int listen_fd,
-                          const std::string& notify_socket) {
+                          const std::string& notify_socket, bool wait_serving) {
   std::vector<char*> argv;
   for (auto& a : args)
     argv.push_back(a.data());
@@ -70,6 +75,8 @@ void demo_process::launch(std::vector<std::string> args, int listen_fd,
   }
   ::close(pipe_fds[1]);
   out_ = pipe_fds[0];
+  if (!wait_serving)
+    return;
   const std::string marker = "serving http://";
   if (!wait_for_log(marker, std::chrono::seconds(10))) {
     throw std::runtime_error("lifetime-demo did not start: " + output_);

@@ -18,6 +18,10 @@ class demo_process {
   /// `notify_socket`, if not empty, becomes the child's NOTIFY_SOCKET (otherwise it is unset).
   explicit demo_process(std::vector<std::string> args, int listen_fd = -1,
                         std::string notify_socket = {});
+  /// Starts `binary args...` without waiting for it to serve (for a start that fails).
+  struct no_wait_t {};
+  static constexpr no_wait_t no_wait{};
+  demo_process(std::vector<std::string> args, no_wait_t);
   /// As above, run through `sh -c '<shell_prefix> "$0" "$@"'` (e.g. to mount something first).
   demo_process(std::string shell_prefix, std::vector<std::string> args);
   ~demo_process();
@@ -36,7 +40,8 @@ class demo_process {
 
  private:
   bool read_some(std::chrono::steady_clock::time_point deadline);
-  void launch(std::vector<std::string> argv, int listen_fd, const std::string& notify_socket);
+  void launch(std::vector<std::string> argv, int listen_fd, const std::string& notify_socket,
+              bool wait_serving = true);
 
   int pid_ = -1;
   int out_ = -1;

@@ -6,6 +6,12 @@
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket.hpp>
+
 #include "http_client.hpp"
 #include "test_server.hpp"
 
@@ -26,6 +32,46 @@ std::string state_of(unsigned short port, const session& s, const std::string& i
 }
 
 }  // namespace
+
+TEST_CASE("an operation's progress arrives over its WebSocket until done, for its owner only") {
+  test_server server;
+  const auto s = new_session(server.port());
+  const auto id = start_operation(server.port(), s, "0.3");
+  const auto path = "/api/operations/" + id + "/socket";
+  // Another session (or none) is refused before the upgrade, like an unknown id.
+  CHECK(request(server.port(), "GET", path,
+                {{"Upgrade", "websocket"},
+                 {"Connection", "Upgrade"},
+                 {"Sec-WebSocket-Version", "13"},
+                 {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}})
+            .status == 404);
+
+  boost::asio::io_context io;
+  boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws(io);
+  ws.next_layer().connect({boost::asio::ip::make_address("127.0.0.1"), server.port()});
+  ws.set_option(boost::beast::websocket::stream_base::decorator(
+      [&](boost::beast::websocket::request_type& req) {
+        req.set(boost::beast::http::field::cookie, s.cookie);
+      }));
+  ws.handshake("127.0.0.1", path);
+  std::vector<std::string> events;
+  for (;;) {
+    boost::beast::flat_buffer buffer;
+    boost::system::error_code ec;
+    ws.read(buffer, ec);
+    if (ec) {
+      CHECK(ec == boost::beast::websocket::error::closed);
+      break;
+    }
+    const auto message = boost::json::parse(boost::beast::buffers_to_string(buffer.data()));
+    events.emplace_back(message.at("event").as_string());
+    if (events.back() == "done")
+      CHECK(message.at("state").as_string() == "completed");
+  }
+  REQUIRE_FALSE(events.empty());
+  CHECK(events.back() == "done");
+  CHECK(ws.reason().code == boost::beast::websocket::close_code::normal);
+}
 
 TEST_CASE("GET /csrf-token gives a token, its header name and a session cookie") {
   test_server server;

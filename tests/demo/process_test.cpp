@@ -24,6 +24,18 @@
 
 namespace lifetime::demo::test {
 
+TEST_CASE("an address in use for --listen exits 1 and says so in one plain line") {
+  demo_process first({});
+  const std::string address = "127.0.0.1:" + std::to_string(first.port());
+  demo_process second({"--listen", address}, demo_process::no_wait);
+  CHECK(second.wait_exit(std::chrono::seconds(10)) == 1);
+  INFO(second.output());
+  CHECK(second.output().find("cannot listen on " + address + ": address already in use\n") !=
+        std::string::npos);
+  CHECK(second.output().find("/usr/include") == std::string::npos);
+  CHECK(second.output().find("system:") == std::string::npos);
+}
+
 TEST_CASE("SIGTERM with work past the budget answers 503 with Retry-After and exits in time") {
   demo_process demo({"--shutdown-timeout=1s"});
   client c(demo.port());

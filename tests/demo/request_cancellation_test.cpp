@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Request tokens end to end: client disconnect (FIN and RST), pipelining, deadlines, the host's
 // shutdown phases, and the protocol limits.
-#include "http/connection.hpp"
+#include <lifetime/http/server.hpp>
 
 #include <future>
 #include <memory>
@@ -48,7 +48,7 @@ TEST_CASE("GET / serves the self-contained web page") {
   CHECK(r.header("content-type") == "text/html; charset=utf-8");
   CHECK(r.body.find("<title>lifetime-demo</title>") != std::string::npos);
   CHECK(r.body.find("AbortController") != std::string::npos);
-  CHECK(r.body.find("EventSource") != std::string::npos);
+  CHECK(r.body.find("new WebSocket(") != std::string::npos);
   // No external assets.
   CHECK(r.body.find("src=\"http") == std::string::npos);
   CHECK(r.body.find("href=\"http") == std::string::npos);
@@ -151,7 +151,7 @@ TEST_CASE("a request past its ?timeout= deadline answers 504 and counts deadline
 }
 
 TEST_CASE("the server-wide request timeout caps every request's deadline") {
-  server_config config;
+  demo_config config;
   config.request_timeout = std::chrono::milliseconds(150);
   test_server server(config);
   CHECK(get(server.port(), "/api/work?seconds=30").status == 504);
@@ -325,7 +325,7 @@ TEST_CASE("a malformed request answers 400") {
 }
 
 TEST_CASE("a connection that sends no header within the header timeout is closed") {
-  server_config config;
+  demo_config config;
   config.header_timeout = std::chrono::milliseconds(200);
   test_server server(config);
   client c(server.port());
@@ -334,7 +334,7 @@ TEST_CASE("a connection that sends no header within the header timeout is closed
 }
 
 TEST_CASE("a keep-alive connection idle for longer than the idle timeout is closed") {
-  server_config config;
+  demo_config config;
   config.idle_timeout = std::chrono::milliseconds(200);
   test_server server(config);
   client c(server.port());
@@ -346,7 +346,7 @@ TEST_CASE("a keep-alive connection idle for longer than the idle timeout is clos
 }
 
 TEST_CASE("with request cancellation off a disconnect goes unnoticed until the work ends") {
-  server_config config;
+  demo_config config;
   config.request_cancellation = false;
   test_server server(config);
   auto c = start_work(server, "seconds=0.3");

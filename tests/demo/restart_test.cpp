@@ -61,7 +61,7 @@ TEST_CASE("restarts under concurrent requests refuse no connection", "[threads]"
 TEST_CASE("after a restart the server serves the re-read configuration") {
   test_server server;
   CHECK(get(server.port(), "/api/work?seconds=0.3").status == 200);
-  server_config stricter;
+  demo_config stricter;
   stricter.request_timeout = std::chrono::milliseconds(100);
   stricter.storage_dir = server.storage().string();
   server.set_next_config(stricter);
@@ -75,7 +75,7 @@ TEST_CASE("after a restart the server serves the re-read configuration") {
 }
 
 TEST_CASE("POST /admin/restart needs the admin token") {
-  server_config config;
+  demo_config config;
   config.admin_token = "let-me-in";
   test_server server(config);
   CHECK(request(server.port(), "POST", "/admin/restart").status == 401);

@@ -20,28 +20,31 @@ temp_dir::~temp_dir() {
   std::filesystem::remove_all(path, ec);
 }
 
-test_server::test_server(server_config config, unsigned threads) : work_(io_.get_executor()) {
+test_server::test_server(demo_config config, unsigned threads) : work_(io_.get_executor()) {
   spdlog::set_level(spdlog::level::warn);
   config.listen = {"127.0.0.1:0"};
-  if (config.storage_dir == server_config{}.storage_dir)
+  if (config.storage_dir == demo_config{}.storage_dir)
     config.storage_dir = storage_.path.string();
-  next_config_ = std::make_shared<server_config>(config);
-  server_environment env;
+  next_config_ = std::make_shared<demo_config>(config);
+  http::server_environment env;
   env.stopping = stopping.token();
   env.stop_accepting = stop_accepting.token();
   env.cancel_in_flight = cancel_in_flight.token();
   env.in_flight = &in_flight;
-  host_ = web_host::create(io_.get_executor(), env, [mutex = config_mutex_, next = next_config_] {
-    std::lock_guard lock(*mutex);
-    return *next;
-  });
+  application::prepare(config);
+  host_ = http::server::create(io_.get_executor(), env, app_.routes(),
+                               [mutex = config_mutex_, next = next_config_] {
+                                 std::lock_guard lock(*mutex);
+                                 return std::make_shared<const demo_config>(*next);
+                               });
+  app_.setup(*host_);
   host_->start();
   port_ = host_->local_endpoints().at(0).port();
   for (unsigned i = 0; i < threads; ++i)
     threads_.emplace_back([this] { io_.run(); });
 }
 
-void test_server::set_next_config(server_config config) {
+void test_server::set_next_config(demo_config config) {
   std::lock_guard lock(*config_mutex_);
   config.listen = next_config_->listen;
   *next_config_ = std::move(config);

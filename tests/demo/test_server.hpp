@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// An in-process lifetime-demo web host on 127.0.0.1:<ephemeral port>, run by two io threads, with
+// An in-process lifetime-demo server on 127.0.0.1:<ephemeral port>, run by two io threads, with
 // the shutdown phases as sources the test cancels by hand (stopping, stop_accepting,
 // cancel_in_flight) and the in-flight gate the host would drain.
 #pragma once
@@ -15,8 +15,10 @@
 #include <lifetime/cancellation.hpp>
 #include <lifetime/gate.hpp>
 
-#include "http/server_config.hpp"
-#include "http/web_host.hpp"
+#include <lifetime/http/server.hpp>
+
+#include "application.hpp"
+#include "demo_config.hpp"
 
 namespace lifetime::demo::test {
 
@@ -31,16 +33,17 @@ class test_server {
  public:
   /// Starts serving `config` (its listen address is replaced by 127.0.0.1:0; its storage folder
   /// by a fresh temp folder unless set).
-  explicit test_server(server_config config = {}, unsigned threads = 2);
+  explicit test_server(demo_config config = {}, unsigned threads = 2);
   ~test_server();
 
   unsigned short port() const { return port_; }
-  web_host& host() { return *host_; }
+  http::server& host() { return *host_; }
+  application& app() { return app_; }
   /// The io_context the host runs on (a test may post work that holds its threads).
   boost::asio::io_context& io() { return io_; }
   const std::filesystem::path& storage() const { return storage_.path; }
   /// Replaces the configuration the next restart loads.
-  void set_next_config(server_config config);
+  void set_next_config(demo_config config);
 
   lifetime::cancellation_source stopping;
   lifetime::cancellation_source stop_accepting;
@@ -52,8 +55,9 @@ class test_server {
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::shared_ptr<std::mutex> config_mutex_ = std::make_shared<std::mutex>();
-  std::shared_ptr<server_config> next_config_;
-  std::shared_ptr<web_host> host_;
+  std::shared_ptr<demo_config> next_config_;
+  application app_;
+  std::shared_ptr<http::server> host_;
   std::vector<std::thread> threads_;
   unsigned short port_ = 0;
 };

@@ -95,7 +95,7 @@ TEST_CASE("upload names that could leave the storage folder answer 400") {
 }
 
 TEST_CASE("an upload larger than the limit answers 413 and leaves nothing") {
-  server_config config;
+  demo_config config;
   config.max_upload_size = 1000;
   test_server server(config);
   const auto s = new_session(server.port());
@@ -120,7 +120,7 @@ TEST_CASE("temporary files left by an earlier run are removed at startup") {
   temp_dir storage;
   { std::ofstream(storage.path / ".upload-0123.tmp") << "partial"; }
   { std::ofstream(storage.path / "kept.txt") << "done"; }
-  server_config config;
+  demo_config config;
   config.storage_dir = storage.path.string();
   test_server server(config);
   CHECK(files_in(storage.path) == std::vector<std::string>{"kept.txt"});

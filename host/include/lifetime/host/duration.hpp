@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Durations as people write them in options and config files: "250ms", "30s", "2m", "1h".
 //
-// Grammar: one or more `<digits><unit>` groups ("1m30s"), unit one of ms, s, m, h; a bare "0" is
-// zero. No sign, no spaces, no fractions. Values are whole milliseconds and must fit in
-// std::chrono::milliseconds without overflow. Everything else is rejected: "", "-5s", "10",
-// "5 s", "1.5s", "10x", "99999999999999999999s".
+// Grammar: one or more `<digits>[.<digits>]<unit>` groups ("1m30s", "1.5s"), unit one of ms, s,
+// m, h; a bare "0" is zero. No sign, no spaces. A fraction has at most 9 digits and must come to
+// whole milliseconds ("0.25s" yes, "1.5ms" no). Values must fit in std::chrono::milliseconds
+// without overflow. Everything else is rejected: "", "-5s", "10", "5 s", ".5s", "1.s", "10x",
+// "99999999999999999999s". It is the project's one grammar: options, config files and
+// lifetime::http's `?timeout=` all read durations with it.
 //
 // `duration_value` plugs the parser into Boost.Program_options:
 // @code

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: MIT
+// lifetime::http::server: an HTTP/1.1 server on Boost.Beast whose every request carries a token.
+//
+// start() opens (or adopts) the listening sockets and accepts on each, one strand per listener and
+// per connection. Every request runs with a token linked to its connection (disconnect, seen while
+// the handler runs), to environment().cancel_in_flight (reason application_stopping), to the
+// current *generation* (reason restart) and to its deadline; what each reason answers is in
+// request_context.hpp. The routes and filters are the application's (router.hpp).
+//
+// @par Restart
+// restart() begins a new generation: the old generation's token fires with reason `restart`
+// (in-flight requests answer 503 + Retry-After + Connection: close), the configuration is loaded
+// again, the restart observers run, and the next request runs under the new configuration. The
+// listening sockets are never closed, so no connection is refused during a restart (a changed
+// `listen` applies at the next process start, and says so in the log). Idle keep-alive
+// connections stay open and serve their next request in the new generation.
+//
+// @par Stop
+// When environment().stop_accepting fires (or on stop_accepting()), the listeners close, idle
+// keep-alive connections close and WebSocket sessions are told to go away (1001); a connection
+// inside a request finishes it and then closes. Requests that had already arrived by then (in a
+// connection's socket, or on a connection still in the kernel's accept queue) are served, not
+// answered 503: the stop takes a hold on environment().in_flight before the host closes it, hands
+// a copy to each such connection, and drops it once every connection and the accept queue have
+// been looked at. close_connections() closes every connection now; connection_count() tells when
+// all are gone.
+//
+// @par Thread safety
+// Every public member may be called from any thread once start() has returned (start() itself,
+// on_restart() and stats().add_collector() before or from one thread). Configuration and
+// generation are swapped under a mutex; each request keeps the snapshot it started with.
+// Restart observers run on the thread that calls restart().
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <lifetime/cancellation.hpp>
+#include <lifetime/gate.hpp>
+#include <lifetime/http/listen_error.hpp>
+#include <lifetime/http/metrics.hpp>
+#include <lifetime/http/router.hpp>
+#include <lifetime/http/server_config.hpp>
+#include <lifetime/http/server_environment.hpp>
+
+namespace lifetime::http {
+
+namespace detail {
+class connection;
+struct listener;
+}  // namespace detail
+
+/// A listening socket handed over by systemd (socket activation or the fd store).
+struct adopted_listener {
+  int fd = -1;
+  std::string name;
+};
+
+class server : public std::enable_shared_from_this<server> {
+ public:
+  /// Loads the configuration (an application may return its own type derived from
+  /// server_config). Called at create() and at every restart; throwing keeps the previous one.
+  using config_loader = std::function<std::shared_ptr<const server_config>()>;
+
+  static std::shared_ptr<server> create(boost::asio::any_io_executor executor,
+                                        server_environment environment, router routes,
+                                        config_loader load);
+  ~server();
+
+  /// Adopts `adopted` if not empty, else binds config().listen; starts accepting.
+  /// @throws listen_error (address in use, ...) or std::invalid_argument (bad listen value).
+  void start(std::vector<adopted_listener> adopted = {});
+
+  /// See "Restart" above. Returns once the old generation is cancelled and the new configuration
+  /// is in place. @return false if loading the configuration threw (old one kept, still restarted).
+  bool restart();
+  /// Runs `observer` after every restart, with the new configuration (before start()).
+  void on_restart(std::function<void(const server_config&)> observer);
+
+  /// Asks whoever owns the process to restart the server (an admin endpoint). Defaults to
+  /// restart(); server_service routes it through the host's reload so options are read again.
+  void request_restart();
+  void set_restart_handler(std::function<void()> handler);
+
+  /// Closes the listeners and idle connections (see "Stop"). Idempotent.
+  void stop_accepting();
+  /// Closes every connection now (in-flight requests see a disconnect). Idempotent.
+  void close_connections();
+  /// Open connections and WebSocket sessions.
+  std::size_t connection_count() const;
+
+  /// Addresses actually bound (port 0 resolved), in listener order.
+  std::vector<boost::asio::ip::tcp::endpoint> local_endpoints() const;
+  /// The listening sockets' descriptors (for the systemd fd store).
+  std::vector<int> listener_fds() const;
+
+  std::shared_ptr<const server_config> config() const;
+  /// The current generation's token (fires with reason restart at the next restart).
+  cancellation_token generation() const;
+  const server_environment& environment() const noexcept { return environment_; }
+  boost::asio::any_io_executor get_executor() const noexcept { return executor_; }
+  const router& routes() const noexcept { return router_; }
+  http::metrics& stats() noexcept { return metrics_; }
+
+  /// True while started and not stopping (a readiness probe).
+  bool ready() const noexcept;
+  std::string lifetime_state() const;
+  /// The server's metrics, the application's collectors and the lifetime state (Prometheus text).
+  std::string metrics_text() const;
+
+  // For connections and WebSocket sessions.
+  void add_connection(const std::shared_ptr<detail::connection>& c);
+  void remove_connection(const detail::connection* c) noexcept;
+  /// The stop's hold on the in-flight gate while stop-accepting is still looking at connections
+  /// (see @par Stop), or null.
+  std::shared_ptr<const lifetime::gate::holder> stop_admission() const;
+
+ private:
+  using listener = detail::listener;
+  struct stop_callback {
+    server* owner;
+    void operator()() const { owner->stop_accepting(); }
+  };
+
+  server(boost::asio::any_io_executor executor, server_environment environment, router routes,
+         config_loader load);
+  void accept_on(const std::shared_ptr<listener>& l);
+  void accept_queued(const std::shared_ptr<listener>& l,
+                     const std::shared_ptr<const lifetime::gate::holder>& admission);
+  std::vector<std::shared_ptr<detail::connection>> live_connections() const;
+
+  boost::asio::any_io_executor executor_;
+  server_environment environment_;
+  config_loader load_;
+  router router_;
+  http::metrics metrics_;
+  std::vector<std::function<void(const server_config&)>> restart_observers_;
+
+  mutable std::mutex mutex_;
+  std::shared_ptr<const server_config> config_;
+  cancellation_source generation_;
+  std::function<void()> restart_handler_;
+  std::vector<std::shared_ptr<listener>> listeners_;
+  std::unordered_map<const detail::connection*, std::weak_ptr<detail::connection>> connections_;
+  std::atomic<bool> started_{false};
+  std::atomic<bool> accepting_stopped_{false};
+  std::optional<cancellation_registration<stop_callback>> stop_registration_;
+  // The stop's hold on the in-flight gate, alive while the stop looks at the connections and the
+  // accept queue (see @par Stop); connections accepted meanwhile get a copy.
+  std::weak_ptr<const lifetime::gate::holder> stop_admission_;
+};
+
+}  // namespace lifetime::http

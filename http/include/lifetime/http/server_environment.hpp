@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+// What the server needs from the process around it: the shutdown phases as tokens, the in-flight
+// gate and the lifetime state. server_service fills it from lifetime::host::host; tests fill it
+// from their own sources to drive each phase by hand.
+//
+// Every member is optional: a default token never fires, a null gate admits everything.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <lifetime/cancellation.hpp>
+#include <lifetime/gate.hpp>
+
+namespace lifetime::http {
+
+struct server_environment {
+  /// Fires when the stop begins (phase 1): readiness turns false and every response from then on
+  /// carries `Connection: close`.
+  cancellation_token stopping;
+  /// Fires at phase 3: listeners close, idle keep-alive connections close, WebSocket sessions are
+  /// told to go away.
+  cancellation_token stop_accepting;
+  /// Fires at phase 5 (reason application_stopping): every request token fires with it.
+  cancellation_token cancel_in_flight;
+  /// Requests and WebSocket sessions hold it while they run (nullptr: not counted). A closed gate
+  /// answers 503.
+  lifetime::gate* in_flight = nullptr;
+  /// The lifetime state for the metrics ("starting", "started", "stopping", "stopped").
+  std::function<std::string()> state;
+};
+
+}  // namespace lifetime::http

@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: MIT
+#include "connection.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/url/parse.hpp>
+
+#include <lifetime/asio.hpp>
+#include <lifetime/host/duration.hpp>
+#include <lifetime/http/http_error.hpp>
+#include <lifetime/http/request_context.hpp>
+#include <lifetime/http/server.hpp>
+
+#include "outcome.hpp"
+#include "response_writer.hpp"
+#include "websocket_session.hpp"
+
+namespace lifetime::http::detail {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using boost::system::error_code;
+
+namespace {
+
+std::string_view sv(beast::string_view s) noexcept {
+  return {s.data(), s.size()};
+}
+
+// UndefinedBehaviorSanitizer checks the dynamic type of an error category the first time it sees
+// it, and reading the object for that check takes a descriptor (it probes memory through a pipe):
+// out of descriptors, that first check fails the process. The categories the connection's error
+// paths meet (end of stream, cancellation, reset, Beast's parser) are touched once, while
+// descriptors are still free. Costs nothing after the first connection.
+void touch_error_categories() noexcept {
+  static const bool touched = [] {
+    const error_code codes[] = {asio::error::eof, asio::error::operation_aborted,
+                                asio::error::connection_reset, bhttp::error::need_more};
+    return codes[0] != codes[1] && codes[2] != codes[3];
+  }();
+  (void)touched;
+}
+
+// RFC 9112, 6.3: a Transfer-Encoding whose last coding is not chunked leaves the body length
+// undetermined, and one next to a Content-Length is ambiguous; either could smuggle a request.
+bool smuggling_risk(const request_reader::parser_type& parser) {
+  const auto& fields = parser.get();
+  const bool has_te = fields.find(bhttp::field::transfer_encoding) != fields.end();
+  const bool has_length = fields.find(bhttp::field::content_length) != fields.end();
+  return has_te && (!parser.chunked() || has_length);
+}
+
+// The request's deadline: the earliest of `?timeout=` and the server's request_timeout. A
+// `?timeout=` the duration grammar rejects sets `bad` (answered 400).
+deadline_clock::time_point request_deadline(boost::urls::url_view url, const server_config& config,
+                                            std::chrono::steady_clock::time_point started,
+                                            bool& bad) {
+  std::optional<std::chrono::milliseconds> timeout;
+  for (auto param : url.params()) {
+    if (param.key == "timeout") {
+      timeout = lifetime::host::try_parse_duration(std::string_view(param.value));
+      bad = !timeout;
+    }
+  }
+  auto deadline = no_deadline;
+  if (config.request_timeout.count() > 0)
+    deadline = started + config.request_timeout;
+  if (timeout)
+    deadline = std::min(deadline, started + *timeout);
+  return deadline;
+}
+
+}  // namespace
+
+connection::connection(asio::ip::tcp::socket socket, std::shared_ptr<http::server> owner)
+    : transport_(std::move(socket)), server_(std::move(owner)) {
+  server_->stats().connections_total.fetch_add(1, std::memory_order_relaxed);
+  server_->stats().connections_open.fetch_add(1, std::memory_order_relaxed);
+}
+
+connection::~connection() {
+  server_->remove_connection(this);
+  server_->stats().connections_open.fetch_sub(1, std::memory_order_relaxed);
+}
+
+asio::any_io_executor connection::make_executor(const asio::any_io_executor& base) {
+  if (const auto* io = base.target<asio::io_context::executor_type>())
+    return asio::make_strand(*io);
+  return asio::make_strand(base);
+}
+
+void connection::start() {
+  touch_error_categories();
+  transport_.set_owner(weak_from_this());
+  server_->add_connection(shared_from_this());
+  asio::co_spawn(
+      transport_.socket.get_executor(),
+      [self = shared_from_this()]() -> asio::awaitable<void> { co_await self->run(); },
+      asio::detached);
+}
+
+void connection::start_last_request(std::shared_ptr<const lifetime::gate::holder> admission) {
+  answer_first_ = true;
+  if (admission)
+    admitted_.emplace(*admission);  // a copy enters even the closed gate
+  start();
+}
+
+void connection::close_if_idle(std::shared_ptr<const lifetime::gate::holder> admission) {
+  asio::post(transport_.socket.get_executor(),
+             [self = shared_from_this(), admission = std::move(admission)] {
+               self->closing_ = true;
+               if (self->transport_.closed())
+                 return;
+               // The request this connection reads next, if any, had arrived before accepting
+               // stopped: it enters the gate on the stop's hold. A connection inside a request
+               // needs none (it closes after the response), and one that reads nothing more drops
+               // the hold when it ends.
+               if (admission && !self->admitted_ && !self->in_request_)
+                 self->admitted_.emplace(*admission);
+               // A request already on its way is answered (and closes) rather than reset with the
+               // socket. The idle read is cancelled rather than the socket closed: a read that
+               // already completed with the first bytes of a request is not undone.
+               error_code ec;
+               if (self->reader_.idle() && self->transport_.socket.available(ec) == 0)
+                 self->transport_.socket.cancel(ec);
+             });
+}
+
+void connection::close() {
+  asio::post(transport_.socket.get_executor(),
+             [self = shared_from_this()] { self->transport_.close_now(); });
+}
+
+asio::awaitable<void> connection::run() {
+  try {
+    while (!transport_.closed() && co_await serve_one()) {
+    }
+  } catch (const std::exception& e) {
+    spdlog::debug("connection {}: {}", transport_.peer, e.what());
+  }
+  admitted_.reset();  // no request came for it
+  co_await watch_.stop();
+  transport_.close_now();
+}
+
+std::optional<lifetime::gate::holder> connection::admit() {
+  std::optional<lifetime::gate::holder> holder;
+  if (admitted_) {
+    holder = std::move(admitted_);
+    admitted_.reset();
+  } else if (auto* gate = server_->environment().in_flight) {
+    holder = gate->try_enter();
+    if (!holder) {
+      closing_ = true;
+      // Read before this connection's close_if_idle() ran (it is queued behind us): the request
+      // had arrived when accepting stopped.
+      if (auto admission = server_->stop_admission())
+        holder.emplace(*admission);
+    }
+  }
+  return holder;
+}
+
+asio::awaitable<bool> connection::reject(request_reader::result result,
+                                         std::chrono::steady_clock::time_point started) {
+  const bool too_large = result == request_reader::result::too_large;
+  co_await answer_unreadable(
+      transport_, *server_->config(), server_->stats(),
+      too_large ? bhttp::status::request_header_fields_too_large : bhttp::status::bad_request,
+      too_large ? "request header too large" : "malformed request", "-", "", started);
+  co_return false;
+}
+
+asio::awaitable<bool> connection::serve_one() {
+  const server_environment& env = server_->environment();
+  if (env.stop_accepting.is_cancellation_requested())
+    closing_ = true;
+  error_code ec;
+  if (closing_ && transport_.buffer.size() == 0 && !(answer_first_ && !served_any_) &&
+      transport_.socket.available(ec) == 0) {
+    co_return false;
+  }
+  const auto result = co_await reader_.read(*server_->config(), !served_any_, answer_first_);
+  if (result == request_reader::result::closed)
+    co_return false;
+  // Taken once the request is there: a keep-alive connection idle across a restart serves its
+  // next request under the configuration the restart loaded.
+  const auto config = server_->config();
+
+  const auto started = std::chrono::steady_clock::now();
+  auto& stats = server_->stats();
+  stats.requests_total.fetch_add(1, std::memory_order_relaxed);
+  served_any_ = true;
+  if (result != request_reader::result::ok)
+    co_return co_await reject(result, started);
+
+  auto& parser = reader_.parser();
+  if (smuggling_risk(parser)) {
+    co_await answer_unreadable(transport_, *config, stats, bhttp::status::bad_request,
+                               "unsupported transfer encoding", sv(parser.get().method_string()),
+                               sv(parser.get().target()), started);
+    co_return false;
+  }
+  // The parser keeps its state (keep-alive, length, chunked) without the header's fields, which
+  // move to header_ (alive until the next request; method and target view into it).
+  request_keep_alive_ = parser.keep_alive();
+  header_ = std::move(parser.get().base());
+  const std::string_view method = sv(header_.method_string());
+  const std::string_view target = sv(header_.target());
+  const auto url = boost::urls::parse_origin_form(target);
+  if (!url) {
+    co_await answer_unreadable(transport_, *config, stats, bhttp::status::bad_request,
+                               "malformed target", method, target, started);
+    co_return false;
+  }
+  auto match = server_->routes().find(header_.method(), url->encoded_segments());
+  auto holder = admit();
+  in_request_ = true;
+
+  bool bad_timeout = false;
+  const auto deadline = request_deadline(*url, *config, started, bad_timeout);
+  // The request's token: its parents and deadline are fixed now, the source itself is made when
+  // the handler first asks for it.
+  token_.begin(config->request_cancellation, env.cancel_in_flight, server_->generation(), deadline);
+  body_.begin(parser, config->header_timeout);
+
+  request_context ctx(*this, header_, *url, std::move(match.params), config);
+  stats.requests_in_flight.fetch_add(1, std::memory_order_relaxed);
+  const bool admitted = holder.has_value() || env.in_flight == nullptr;
+  const auto failure = co_await dispatch(ctx, match, admitted, bad_timeout);
+
+  const auto ended = classify(failure, ctx, watch_.peer_gone() || transport_.closed(),
+                              transport_.peer, method, target);
+  if (ended.reason == cancellation_reason::client_disconnected)
+    watch_.set_peer_gone();
+  // A body left unread cannot be skipped: whatever answers says Connection: close.
+  if (!body_.complete())
+    ctx.close_after_response();
+  bool must_close = false;
+  if (failure)
+    must_close = co_await answer(ended, ctx);
+  if (!body_.complete() || ctx.stream_broken())
+    must_close = true;
+  // Answered: the access log line is written and the request leaves the in-flight gate now, not
+  // after the disconnect watch has wound down (a round trip through the strand that can queue
+  // behind thousands of other connections at shutdown: long enough for an answered request to
+  // be counted as abandoned at the end of the budget, or for its log line to be lost at exit).
+  log_access(transport_.peer, method, target, ctx.status() == 0 ? 499 : ctx.status(), started,
+             ended.reason, ctx.log_note());
+  holder.reset();
+  in_request_ = false;
+  const auto keep = [&] {
+    return !must_close && ctx.keep_alive() && !watch_.peer_gone() && !transport_.closed();
+  };
+  if (!keep())
+    admitted_.reset();  // it serves nothing more
+  co_await finish();
+  stats.requests_in_flight.fetch_sub(1, std::memory_order_relaxed);
+  co_return keep();
+}
+
+asio::awaitable<std::exception_ptr> connection::dispatch(request_context& ctx,
+                                                         const router::match& match, bool admitted,
+                                                         bool bad_timeout) {
+  try {
+    if (!admitted)
+      throw operation_cancelled(cancellation_reason::application_stopping);
+    if (bad_timeout)
+      throw http_error(400, "bad timeout (use e.g. 250ms, 1.5s, 2m)");
+    if (match.found == nullptr) {
+      if (!match.method_not_allowed())
+        throw http_error(404, "not found");
+      ctx.add_header(bhttp::field::allow, match.allow);
+      throw http_error(405, "method not allowed");
+    }
+    const route& r = *match.found;
+    for (const auto& f : server_->routes().filters())
+      f(ctx);
+    for (const auto& f : r.filters)
+      f(ctx);
+    if (!body_.complete()) {
+      const bool expects_continue = beast::iequals(header_[bhttp::field::expect], "100-continue");
+      if (r.body == body_mode::buffered) {
+        co_await body_.read_buffered(reader_.parser(), ctx.config().max_body_size,
+                                     expects_continue);
+      } else {
+        body_.begin_streamed(reader_.parser(), ctx.config().max_upload_size, expects_continue);
+      }
+    }
+    // The disconnect watch is armed lazily, by request_context's waiting helpers: a handler that
+    // answers without waiting never pays for the extra read.
+    if (r.websocket)
+      co_await serve_websocket(transport_, header_, r, ctx, token_.generation());
+    else
+      co_await r.handler(ctx);
+  } catch (...) {
+    co_return std::current_exception();
+  }
+  co_return nullptr;
+}
+
+asio::awaitable<void> connection::finish() {
+  co_await watch_.stop();
+  if (watch_.used() && transport_.buffer.size() == 0)
+    transport_.buffer.shrink_to_fit();  // no read buffer kept while idle
+  watch_.reset_used();
+  token_.end();
+  body_.end();
+}
+
+bool connection::keep_alive_allowed() const noexcept {
+  const auto& env = server_->environment();
+  return request_keep_alive_ && !closing_ && !transport_.closed() && !watch_.peer_gone() &&
+         !env.stopping.is_cancellation_requested() &&
+         !env.stop_accepting.is_cancellation_requested() &&
+         !token_.generation().is_cancellation_requested();
+}
+
+cancellation_token connection::token() {
+  return token_.get(transport_.socket.get_executor(), watch_.peer_gone());
+}
+
+void connection::watch_disconnect() {
+  if (body_.complete() && watch_.start(shared_from_this()))
+    server_->stats().disconnect_watches_total.fetch_add(1, std::memory_order_relaxed);
+}
+
+asio::awaitable<std::size_t> connection::read_body_some(char* data, std::size_t size) {
+  return body_.read_some(data, size, token());
+}
+
+error_code connection::write_now(std::string_view header, std::string_view body,
+                                 std::size_t& written) {
+  return send_now(transport_.socket, header, body, written);
+}
+
+asio::awaitable<error_code> connection::write_rest(std::string_view header, std::string_view body,
+                                                   std::size_t written) {
+  const std::array<asio::const_buffer, 2> rest = {
+      asio::buffer(header) + std::min(written, header.size()),
+      asio::buffer(body) + (written > header.size() ? written - header.size() : 0)};
+  co_return co_await write_all(rest, false);
+}
+
+asio::awaitable<error_code> connection::write_all(std::span<const asio::const_buffer> buffers,
+                                                  bool cancellable) {
+  transport_.arm_timeout(server_->config()->header_timeout);
+  error_code ec;
+  if (cancellable) {
+    std::tie(ec, std::ignore) =
+        co_await asio::async_write(transport_.socket, buffers,
+                                   bind_cancellation(token(), asio::as_tuple(asio::use_awaitable)));
+  } else {
+    std::tie(ec, std::ignore) =
+        co_await asio::async_write(transport_.socket, buffers, asio::as_tuple(asio::use_awaitable));
+  }
+  transport_.disarm_timeout();
+  co_return ec;
+}
+
+}  // namespace lifetime::http::detail

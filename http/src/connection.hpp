@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+// One HTTP/1.1 connection: reads requests one after another, runs each through admission,
+// routing, filters and its handler with its own cancellation token, answers what the handler
+// could not, and notices when the client goes away.
+//
+// The connection is the loop and the lifecycle; each step is a unit of its own:
+//   transport.hpp         socket, read buffer, the one timeout
+//   request_reader.hpp    reading and parsing a header (pipelined requests need no read)
+//   request_token.hpp     the request's lazily made token (stop, restart, deadline, disconnect)
+//   disconnect_watch.hpp  a pending read while the handler waits: the client left
+//   body_reader.hpp       buffered and streamed bodies, their limits, 100-continue
+//   response_writer.hpp   one sendmsg per response
+//   outcome.hpp           exception → status, and the access log
+// A request_context reaches the connection only through detail::exchange.
+//
+// @par Stop
+// After stop_accepting an idle connection closes; after stopping fired every response carries
+// Connection: close. A connection accepted at stop-accepting, or holding a request that had
+// arrived by then, is served on a copy of the stop's hold on the in-flight gate.
+//
+// @par Thread safety
+// Everything runs on the connection's strand. close_if_idle() and close() may be called from any
+// thread (they post to the strand).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/url/url_view.hpp>
+
+#include <lifetime/cancellation.hpp>
+#include <lifetime/gate.hpp>
+#include <lifetime/http/detail/exchange.hpp>
+#include <lifetime/http/router.hpp>
+
+#include "body_reader.hpp"
+#include "disconnect_watch.hpp"
+#include "request_reader.hpp"
+#include "request_token.hpp"
+#include "transport.hpp"
+
+namespace lifetime::http::detail {
+
+class connection final : public std::enable_shared_from_this<connection>, public exchange {
+ public:
+  connection(boost::asio::ip::tcp::socket socket, std::shared_ptr<http::server> owner);
+  ~connection();
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  /// The executor for a new connection's socket: a strand over `base`. Over an io_context's own
+  /// executor (the usual case) the strand fits inside any_io_executor, so copying it (every
+  /// operation does) allocates nothing.
+  static boost::asio::any_io_executor make_executor(const boost::asio::any_io_executor& base);
+
+  /// Registers with the server and starts serving on the socket's strand.
+  void start();
+  /// Like start() for a connection accepted while the server stops accepting: its first request
+  /// is still read and answered (with Connection: close). `admission`, when given, is a hold on
+  /// the in-flight gate taken before the gate closed: the first request enters on a copy of it.
+  void start_last_request(std::shared_ptr<const lifetime::gate::holder> admission = nullptr);
+  /// Closes the connection if it is waiting for a request and none has arrived; otherwise it
+  /// closes after the next response, which enters the in-flight gate on a copy of `admission`.
+  /// Any thread.
+  void close_if_idle(std::shared_ptr<const lifetime::gate::holder> admission = nullptr);
+  /// Closes the socket now. Any thread.
+  void close();
+
+  // detail::exchange
+  cancellation_token token() override;
+  void watch_disconnect() override;
+  bool body_complete() const noexcept override { return body_.complete(); }
+  boost::asio::awaitable<std::size_t> read_body_some(char* data, std::size_t size) override;
+  const std::string& buffered_body() const noexcept override { return body_.body(); }
+  bool keep_alive_allowed() const noexcept override;
+  std::string& header_buffer() noexcept override { return write_buffer_; }
+  boost::system::error_code write_now(std::string_view header, std::string_view body,
+                                      std::size_t& written) override;
+  boost::asio::awaitable<boost::system::error_code> write_rest(std::string_view header,
+                                                               std::string_view body,
+                                                               std::size_t written) override;
+  boost::asio::awaitable<boost::system::error_code> write_all(
+      std::span<const boost::asio::const_buffer> buffers, bool cancellable) override;
+  http::server& owner() noexcept override { return *server_; }
+
+ private:
+  boost::asio::awaitable<void> run();
+  boost::asio::awaitable<bool> serve_one();
+  /// The request could not be read (431, 400): answers and says the connection ends.
+  boost::asio::awaitable<bool> reject(request_reader::result result,
+                                      std::chrono::steady_clock::time_point started);
+  /// A hold on the in-flight gate, or nothing when it is closed.
+  std::optional<lifetime::gate::holder> admit();
+  /// Admission, `?timeout=`, routing, filters, body and the handler; the exception it ended with.
+  boost::asio::awaitable<std::exception_ptr> dispatch(request_context& ctx,
+                                                      const router::match& match, bool admitted,
+                                                      bool bad_timeout);
+  /// After the answer and its log line: stops the watch and forgets the request.
+  boost::asio::awaitable<void> finish();
+
+  transport transport_;
+  std::shared_ptr<http::server> server_;
+  request_token token_;
+  disconnect_watch watch_{transport_, token_};
+  body_reader body_{transport_, watch_, token_};
+  bool closing_ = false;
+  request_reader reader_{transport_, closing_};
+  std::string write_buffer_;  // the serialized response header, reused
+  boost::beast::http::request_header<> header_;
+  bool served_any_ = false;
+  bool request_keep_alive_ = true;
+  bool answer_first_ = false;  // accepted at stop: the first request is answered regardless
+  // A hold on the in-flight gate given at stop-accepting to a connection whose request had
+  // arrived: its next request enters the gate on it.
+  std::optional<lifetime::gate::holder> admitted_;
+  bool in_request_ = false;  // from entering the in-flight gate to leaving it
+};
+
+}  // namespace lifetime::http::detail

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+// Reading and parsing a request's header from the connection's buffer.
+//
+// The header is parsed from what is buffered, so a pipelined request needs no read at all; each
+// read is a single read_some into the buffer, the first of which is the idle wait (under the idle
+// timeout between requests, the header timeout for a connection's first request and once bytes
+// arrived). A connection that is closing (stop-accepting) and has nothing buffered or waiting in
+// the socket is not read from: read() answers `closed`.
+//
+// Limits: a header larger than max_header_size → too_large (431); malformed → malformed (400).
+// Any read error (end of stream, reset, a timeout, a stop that closed the socket or cancelled the
+// read) → closed: nobody is left to read an answer.
+//
+// Thread safety: everything runs on the connection's strand; cancel_idle() too.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+
+#include <lifetime/http/server_config.hpp>
+
+#include "transport.hpp"
+
+namespace lifetime::http::detail {
+
+class request_reader {
+ public:
+  enum class result { ok, closed, too_large, malformed };
+  using parser_type = boost::beast::http::request_parser<boost::beast::http::empty_body>;
+
+  /// `closing` is the connection's flag, read again after every suspension.
+  request_reader(transport& t, const bool& closing) noexcept : transport_(t), closing_(closing) {}
+
+  /// Reads the next request's header. `first`: the connection's first request (header timeout
+  /// for the wait; read even while closing when `answer_anyway`).
+  boost::asio::awaitable<result> read(const server_config& config, bool first, bool answer_anyway);
+  /// The parser of the header read last (its fields may be moved out).
+  parser_type& parser() noexcept { return *parser_; }
+  /// True while waiting for the first byte of a request.
+  bool idle() const noexcept { return idle_; }
+
+ private:
+  transport& transport_;
+  const bool& closing_;
+  std::optional<parser_type> parser_;
+  bool idle_ = false;
+};
+
+}  // namespace lifetime::http::detail

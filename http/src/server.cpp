@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: MIT
+#include <lifetime/http/server.hpp>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "connection.hpp"
+#include "listeners.hpp"
+
+namespace lifetime::http {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+std::shared_ptr<server> server::create(asio::any_io_executor executor,
+                                       server_environment environment, router routes,
+                                       config_loader load) {
+  return std::shared_ptr<server>(
+      new server(std::move(executor), std::move(environment), std::move(routes), std::move(load)));
+}
+
+server::server(asio::any_io_executor executor, server_environment environment, router routes,
+               config_loader load)
+    : executor_(std::move(executor)),
+      environment_(std::move(environment)),
+      load_(std::move(load)),
+      router_(std::move(routes)),
+      config_(load_ ? load_() : std::make_shared<const server_config>()) {}
+
+server::~server() {
+  stop_registration_.reset();
+  generation_.cancel(cancellation_reason::application_stopping);
+}
+
+void server::start(std::vector<adopted_listener> adopted) {
+  const auto config = this->config();
+  std::vector<std::shared_ptr<listener>> opened;
+  for (const auto& a : adopted)
+    opened.push_back(detail::adopt_listener(asio::make_strand(executor_), a.fd, a.name));
+  if (adopted.empty()) {
+    for (const auto& text : config->listen)
+      opened.push_back(detail::open_listener(asio::make_strand(executor_), text));
+  }
+  {
+    std::lock_guard lock(mutex_);
+    listeners_ = opened;
+  }
+  started_ = true;
+  for (auto& l : opened)
+    accept_on(l);
+  stop_registration_.emplace(environment_.stop_accepting, stop_callback{this});
+}
+
+void server::accept_on(const std::shared_ptr<listener>& l) {
+  asio::co_spawn(
+      l->acceptor.get_executor(),
+      [self = shared_from_this(), l]() -> asio::awaitable<void> {
+        asio::steady_timer backoff(l->acceptor.get_executor());
+        for (;;) {
+          auto [ec, socket] =
+              co_await l->acceptor.async_accept(detail::connection::make_executor(self->executor_),
+                                                asio::as_tuple(asio::use_awaitable));
+          // A connection accepted before the stop closed the acceptor is answered, not dropped.
+          const bool closed = !l->acceptor.is_open();
+          if (ec == asio::error::operation_aborted || (ec && closed))
+            break;
+          if (ec) {
+            // EMFILE and friends: wait a little rather than spin.
+            spdlog::warn("accept failed: {}", ec.message());
+            backoff.expires_after(std::chrono::milliseconds(50));
+            co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+            continue;
+          }
+          socket.set_option(tcp::no_delay(true), ec);
+          auto c = std::make_shared<detail::connection>(std::move(socket), self);
+          if (closed || self->environment_.stop_accepting.is_cancellation_requested())
+            c->start_last_request(self->stop_admission());
+          else
+            c->start();
+          if (closed)
+            break;
+        }
+      },
+      asio::detached);
+}
+
+bool server::restart() {
+  bool loaded = true;
+  std::shared_ptr<const server_config> fresh;
+  try {
+    fresh = load_ ? load_() : config();
+  } catch (const std::exception& e) {
+    spdlog::error("restart: configuration not reloaded: {}", e.what());
+    loaded = false;
+  }
+  cancellation_source old;
+  {
+    std::lock_guard lock(mutex_);
+    if (fresh) {
+      if (fresh->listen != config_->listen) {
+        spdlog::warn(
+            "restart: --listen changed; listening sockets are kept until the process restarts");
+      }
+      config_ = fresh;
+    }
+    old = std::exchange(generation_, cancellation_source());
+  }
+  old.cancel(cancellation_reason::restart);
+  metrics_.restarts_total.fetch_add(1, std::memory_order_relaxed);
+  const auto config = this->config();
+  for (const auto& observer : restart_observers_)
+    observer(*config);
+  spdlog::info("web host restarted (generation {})", metrics_.restarts_total.load());
+  return loaded;
+}
+
+void server::on_restart(std::function<void(const server_config&)> observer) {
+  restart_observers_.push_back(std::move(observer));
+}
+
+void server::request_restart() {
+  std::function<void()> handler;
+  {
+    std::lock_guard lock(mutex_);
+    handler = restart_handler_;
+  }
+  if (handler)
+    handler();
+  else
+    asio::post(executor_, [self = shared_from_this()] { self->restart(); });
+}
+
+void server::set_restart_handler(std::function<void()> handler) {
+  std::lock_guard lock(mutex_);
+  restart_handler_ = std::move(handler);
+}
+
+void server::stop_accepting() {
+  if (accepting_stopped_.load())
+    return;
+  // Taken before the host closes the gate (stop_accepting fires first); every posted close and
+  // the accept-queue sweep below keep it alive, and the last of them drops it.
+  std::shared_ptr<const lifetime::gate::holder> admission;
+  if (environment_.in_flight != nullptr) {
+    if (auto hold = environment_.in_flight->try_enter())
+      admission = std::make_shared<const lifetime::gate::holder>(std::move(*hold));
+  }
+  std::vector<std::shared_ptr<listener>> listeners;
+  {
+    std::lock_guard lock(mutex_);
+    if (accepting_stopped_.exchange(true))
+      return;
+    stop_admission_ = admission;
+    listeners = listeners_;
+  }
+  const auto connections = live_connections();
+  for (auto& l : listeners)
+    accept_queued(l, admission);
+  for (auto& c : connections)
+    c->close_if_idle(admission);
+  spdlog::info("stopped accepting; closing {} idle or finishing connection(s)", connections.size());
+}
+
+void server::accept_queued(const std::shared_ptr<listener>& l,
+                           const std::shared_ptr<const lifetime::gate::holder>& admission) {
+  asio::post(l->acceptor.get_executor(), [self = shared_from_this(), l, admission] {
+    // Connections already in the kernel's accept queue would be reset by the close: take them
+    // without blocking and answer their request (Connection: close) first.
+    boost::system::error_code ec;
+    l->acceptor.non_blocking(true, ec);
+    while (!ec && l->acceptor.is_open()) {
+      tcp::socket socket(detail::connection::make_executor(self->executor_));
+      l->acceptor.accept(socket, ec);
+      if (ec == asio::error::connection_aborted) {
+        ec.clear();
+        continue;
+      }
+      if (ec)
+        break;
+      socket.set_option(tcp::no_delay(true), ec);
+      ec.clear();
+      std::make_shared<detail::connection>(std::move(socket), self)->start_last_request(admission);
+    }
+    boost::system::error_code ignored;
+    l->acceptor.close(ignored);
+  });
+}
+
+std::shared_ptr<const lifetime::gate::holder> server::stop_admission() const {
+  std::lock_guard lock(mutex_);
+  return stop_admission_.lock();
+}
+
+std::vector<std::shared_ptr<detail::connection>> server::live_connections() const {
+  std::vector<std::shared_ptr<detail::connection>> out;
+  std::lock_guard lock(mutex_);
+  for (auto& [ptr, weak] : connections_) {
+    if (auto c = weak.lock())
+      out.push_back(std::move(c));
+  }
+  return out;
+}
+
+void server::close_connections() {
+  for (auto& c : live_connections())
+    c->close();
+}
+
+std::size_t server::connection_count() const {
+  std::lock_guard lock(mutex_);
+  return connections_.size();
+}
+
+std::vector<tcp::endpoint> server::local_endpoints() const {
+  std::lock_guard lock(mutex_);
+  std::vector<tcp::endpoint> out;
+  for (const auto& l : listeners_)
+    out.push_back(l->local);
+  return out;
+}
+
+std::vector<int> server::listener_fds() const {
+  std::lock_guard lock(mutex_);
+  std::vector<int> out;
+  for (const auto& l : listeners_)
+    out.push_back(l->fd);
+  return out;
+}
+
+std::shared_ptr<const server_config> server::config() const {
+  std::lock_guard lock(mutex_);
+  return config_;
+}
+
+cancellation_token server::generation() const {
+  std::lock_guard lock(mutex_);
+  return generation_.token();
+}
+
+bool server::ready() const noexcept {
+  return started_ && !environment_.stopping.is_cancellation_requested() &&
+         !accepting_stopped_.load();
+}
+
+std::string server::lifetime_state() const {
+  if (environment_.state)
+    return environment_.state();
+  if (environment_.stopping.is_cancellation_requested())
+    return "stopping";
+  return started_ ? "started" : "starting";
+}
+
+std::string server::metrics_text() const {
+  return metrics_.render(lifetime_state(), ready());
+}
+
+void server::add_connection(const std::shared_ptr<detail::connection>& c) {
+  std::lock_guard lock(mutex_);
+  connections_.emplace(c.get(), c);
+  if (accepting_stopped_)
+    c->close_if_idle(stop_admission_.lock());
+}
+
+void server::remove_connection(const detail::connection* c) noexcept {
+  std::lock_guard lock(mutex_);
+  connections_.erase(c);
+}
+
+}  // namespace lifetime::http
