@@ -20,8 +20,10 @@ TEST_CASE("a C daemon stops gracefully on SIGTERM: its run token fires and it ex
   auto cancelled = app.wait_for_line("run cancelled:");
   REQUIRE(cancelled);
   CHECK(cancelled->find("application_stopping") != std::string::npos);
-  CHECK(app.wait_for_line("stopping callback"));
   CHECK(app.wait_for_exit() == 0);
+  // The stopping callback (its own time box not yet cancelled) and the run hook's cancellation
+  // come in either order.
+  CHECK(app.output().find("stopping callback, cancelled=0") != std::string::npos);
   CHECK(app.output().find("run returned 0") != std::string::npos);
 }
 
