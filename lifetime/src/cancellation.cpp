@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <memory>
+#include <string>
 
 namespace lifetime {
 
@@ -12,7 +13,25 @@ std::string detail::demangle(const char* mangled) {
   int status = 0;
   std::unique_ptr<char, decltype(&std::free)> readable(
       abi::__cxa_demangle(mangled, nullptr, nullptr, &status), &std::free);
-  return status == 0 && readable ? std::string(readable.get()) : std::string(mangled);
+  if (status != 0 || !readable)
+    return mangled;
+  // clang names a lambda of an internal-linkage function "$_0": say it as g++ does, so that a
+  // log reads the same from both ("f()::{lambda()#1}").
+  std::string name(readable.get());
+  for (auto at = name.find("$_"); at != std::string::npos; at = name.find("$_", at)) {
+    auto end = at + 2;
+    while (end < name.size() && name[end] >= '0' && name[end] <= '9')
+      ++end;
+    if (end == at + 2) {
+      at = end;
+      continue;
+    }
+    const auto ordinal = std::stoul(name.substr(at + 2, end - at - 2)) + 1;
+    const auto lambda = "{lambda()#" + std::to_string(ordinal) + "}";
+    name.replace(at, end - at, lambda);
+    at += lambda.size();
+  }
+  return name;
 }
 
 cancellation_source cancellation_source::linked(std::span<const cancellation_token> parents,

@@ -126,6 +126,13 @@ TEST_CASE("an unnamed stopping() callback is named by its type") {
   release.set();
 }
 
+TEST_CASE("a lambda's type reads the same whichever compiler named it") {
+  // g++ and clang++ mangle a lambda of an internal-linkage function differently.
+  CHECK(lifetime::detail::demangle("ZL1fvEUlvE_") == "f()::{lambda()#1}");
+  CHECK(lifetime::detail::demangle("ZL1fvE3$_1") == "f()::{lambda()#2}");
+  CHECK(lifetime::detail::demangle("not a mangled name") == "not a mangled name");
+}
+
 TEST_CASE("a callback of a token linked to stopping() is named when it blocks") {
   application_lifetime app;
   auto driver = app.take_driver();
