@@ -3,7 +3,9 @@
 //
 // Every hook of the well-behaved services "first" and "last" logs "hook: <service>.<hook>()", so
 // the tests can tell that nothing was skipped. "ready: <pid>" is printed once the host started.
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <future>
 #include <iostream>
 #include <optional>
@@ -107,6 +109,21 @@ class blocking_stop : public lifetime::host::hosted_service {
   }
 };
 
+/// Reads one line of stdin. ThreadSanitizer's builds run without SA_RESTART (see host/src/
+/// signals.cpp): there a signal the kernel hands to this thread fails the read with EINTR, and the
+/// read is tried again instead of taking the failure for the end of input.
+bool read_line_from_stdin(std::string& line) {
+  for (;;) {
+    errno = 0;
+    if (std::getline(std::cin, line))
+      return true;
+    if (errno != EINTR)
+      return false;  // the end of input, or a real error
+    std::cin.clear();
+    std::clearerr(stdin);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char* argv[]) {
@@ -148,7 +165,7 @@ int main(int argc, char* argv[]) {
     lease.emplace(h.lifetime().delay_shutdown("stdin-lease", std::chrono::hours(1)));
     std::thread([&h, &lease] {
       std::string line;
-      if (std::getline(std::cin, line)) {
+      if (read_line_from_stdin(line)) {
         asio::post(h.get_executor(), [&lease] {
           spdlog::info("releasing stdin-lease");
           lease->release();
