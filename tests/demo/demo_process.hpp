@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
-// Runs the lifetime-demo binary as a child process with its output on a pipe, so tests can send
-// it real signals and read its log. Waits are poll()s against deadlines; nothing sleeps.
+// Runs the lifetime-demo binary as a child process (support/child_process.hpp), so tests can send
+// it real signals and read its log. Every wait has a deadline; nothing sleeps. The constructors
+// throw when the binary cannot be started or (unless no_wait) does not serve within 10 s.
 #pragma once
 
 #include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "support/child_process.hpp"
 
 namespace lifetime::demo::test {
 
@@ -24,31 +27,27 @@ class demo_process {
   demo_process(std::vector<std::string> args, no_wait_t);
   /// As above, run through `sh -c '<shell_prefix> "$0" "$@"'` (e.g. to mount something first).
   demo_process(std::string shell_prefix, std::vector<std::string> args);
-  ~demo_process();
-  demo_process(const demo_process&) = delete;
-  demo_process& operator=(const demo_process&) = delete;
 
   unsigned short port() const { return port_; }
-  int pid() const { return pid_; }
-  void signal(int signal_number);
-  /// Reads output until a line contains `text`; false at the deadline or at the end of output.
-  bool wait_for_log(const std::string& text, std::chrono::milliseconds timeout);
-  /// Reads output until the child exits; its exit code (128+signal if killed), or nothing at the
-  /// deadline.
-  std::optional<int> wait_exit(std::chrono::milliseconds timeout);
-  const std::string& output() const { return output_; }
+  int pid() const { return child_.pid(); }
+  void signal(int signal_number) { child_.signal(signal_number); }
+  /// Waits for a line containing `text` after the last one found; false at the deadline or at
+  /// the end of output.
+  bool wait_for_log(const std::string& text, std::chrono::milliseconds timeout) {
+    return child_.wait_for_line(text, timeout).has_value();
+  }
+  /// Waits for the child to exit; its exit code (128+signal if killed), or nothing at the deadline.
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout) {
+    return child_.wait_for_exit_code(timeout);
+  }
+  std::string output() const { return child_.output(); }
 
  private:
-  bool read_some(std::chrono::steady_clock::time_point deadline);
-  void launch(std::vector<std::string> argv, int listen_fd, const std::string& notify_socket,
-              bool wait_serving = true);
+  demo_process(std::vector<std::string> argv, lifetime::test::spawn_options options,
+               bool wait_serving);
 
-  int pid_ = -1;
-  int out_ = -1;
-  std::string output_;
-  std::size_t scanned_ = 0;
+  lifetime::test::child_process child_;
   unsigned short port_ = 0;
-  std::optional<int> exit_code_;
 };
 
 }  // namespace lifetime::demo::test

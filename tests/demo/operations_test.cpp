@@ -12,7 +12,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
 
-#include "http_client.hpp"
+#include "demo_client.hpp"
 #include "test_server.hpp"
 
 namespace lifetime::demo::test {
@@ -142,7 +142,7 @@ TEST_CASE("operation events stream progress and end with the outcome") {
   test_server server;
   const auto s = new_session(server.port());
   const auto id = start_operation(server.port(), s, "0.5");
-  client c(server.port());
+  http_client c(server.port());
   c.send_request("GET", "/api/operations/" + id + "/events", s.headers());
   const auto r = c.read_response();
   CHECK(r.status == 200);
@@ -156,7 +156,7 @@ TEST_CASE("a cancelled operation's event stream reports the reason") {
   test_server server;
   const auto s = new_session(server.port());
   const auto id = start_operation(server.port(), s, "30");
-  client c(server.port());
+  http_client c(server.port());
   c.send_request("GET", "/api/operations/" + id + "/events", s.headers());
   c.read_until("event: progress");
   CHECK(request(server.port(), "POST", "/api/operations/" + id + "/cancel", s.headers()).status ==
@@ -178,7 +178,7 @@ TEST_CASE("operations are cancelled from the first moment of the stop", "[thread
 
 TEST_CASE("/api/stream sends progress events as the work advances") {
   test_server server;
-  client c(server.port());
+  http_client c(server.port());
   c.send_request("GET", "/api/stream?seconds=0.3");
   const auto r = c.read_response();
   CHECK(r.status == 200);
@@ -197,7 +197,7 @@ TEST_CASE("/api/stream sends progress events as the work advances") {
 
 TEST_CASE("a client leaving an event stream cancels it", "[threads]") {
   test_server server;
-  auto c = std::make_unique<client>(server.port());
+  auto c = std::make_unique<http_client>(server.port());
   c->send_request("GET", "/api/stream?seconds=30");
   c->read_until("event: progress");
   c->reset();
@@ -218,7 +218,7 @@ TEST_CASE("a POST with Expect: 100-continue gets 100 Continue before its body is
   auto headers = s.headers();
   headers["Expect"] = "100-continue";
   headers["Content-Length"] = "2";
-  client c(server.port());
+  http_client c(server.port());
   c.send_request("POST", "/api/operations?seconds=0.1", headers);
   c.read_until("HTTP/1.1 100 Continue\r\n\r\n");
   c.buffered().clear();

@@ -19,8 +19,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "demo_client.hpp"
 #include "demo_process.hpp"
-#include "http_client.hpp"
 
 namespace lifetime::demo::test {
 
@@ -38,7 +38,7 @@ TEST_CASE("an address in use for --listen exits 1 and says so in one plain line"
 
 TEST_CASE("SIGTERM with work past the budget answers 503 with Retry-After and exits in time") {
   demo_process demo({"--shutdown-timeout=1s"});
-  client c(demo.port());
+  http_client c(demo.port());
   c.send_request("GET", "/api/work?seconds=30");
   REQUIRE(eventually([&] { return metric(demo.port(), "demo_work_in_progress") == 1; }));
   const auto signalled = std::chrono::steady_clock::now();
@@ -58,12 +58,12 @@ TEST_CASE(
     "the idle connection, logs every request and exits 0") {
   constexpr std::size_t n = 300;
   demo_process demo({"--shutdown-timeout=1s"});
-  std::vector<std::unique_ptr<client>> clients;
+  std::vector<std::unique_ptr<http_client>> clients;
   for (std::size_t i = 0; i < n; ++i) {
-    clients.push_back(std::make_unique<client>(demo.port()));
+    clients.push_back(std::make_unique<http_client>(demo.port()));
     clients.back()->send_request("GET", "/api/work?seconds=30");
   }
-  client idle(demo.port());
+  http_client idle(demo.port());
   idle.send_request("GET", "/hello");
   CHECK(idle.read_response().status == 200);
   REQUIRE(eventually([&] { return metric(demo.port(), "demo_work_in_progress") == n; }, 20s));
@@ -93,7 +93,7 @@ TEST_CASE(
 
 TEST_CASE("during the drain delay /readyz answers 503 and responses carry Connection: close") {
   demo_process demo({"--shutdown-timeout=5s", "--drain-delay=2s"});
-  client c(demo.port());
+  http_client c(demo.port());
   c.send_request("GET", "/readyz");
   CHECK(c.read_response().status == 200);
   demo.signal(SIGTERM);
@@ -109,7 +109,7 @@ TEST_CASE("during the drain delay /readyz answers 503 and responses carry Connec
 
 TEST_CASE("SIGHUP restarts the web host: in-flight work gets 503 restart, serving goes on") {
   demo_process demo({});
-  client c(demo.port());
+  http_client c(demo.port());
   c.send_request("GET", "/api/work?seconds=30");
   REQUIRE(eventually([&] { return metric(demo.port(), "demo_work_in_progress") == 1; }));
   // The web host serves before the host has finished starting, and a reload is ignored until it

@@ -10,7 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <catch2/catch.hpp>
 
-#include "http_client.hpp"
+#include "demo_client.hpp"
 #include "test_server.hpp"
 
 namespace lifetime::demo::test {
@@ -19,9 +19,10 @@ namespace {
 constexpr const char* disconnected = "http_requests_aborted_total{reason=\"client_disconnected\"}";
 
 // Starts /api/work on a fresh client and waits until the server is inside the handler.
-std::unique_ptr<client> start_work(test_server& server, std::string_view query = "seconds=30") {
+std::unique_ptr<http_client> start_work(test_server& server,
+                                        std::string_view query = "seconds=30") {
   const double before = metric(server.port(), "demo_work_in_progress");
-  auto c = std::make_unique<client>(server.port());
+  auto c = std::make_unique<http_client>(server.port());
   c->send_request("GET", std::string("/api/work?") + std::string(query));
   REQUIRE(eventually([&] { return metric(server.port(), "demo_work_in_progress") > before; }));
   return c;
@@ -31,7 +32,7 @@ std::unique_ptr<client> start_work(test_server& server, std::string_view query =
 
 TEST_CASE("GET /hello answers 200 and keeps the connection alive") {
   test_server server;
-  client c(server.port());
+  http_client c(server.port());
   for (int i = 0; i < 3; ++i) {
     c.send_request("GET", "/hello");
     const auto r = c.read_response();
@@ -86,7 +87,7 @@ TEST_CASE("a handler that answers without waiting never arms the disconnect watc
   test_server server;
   constexpr const char* watches = "http_disconnect_watches_total";
   const double before = metric(server.port(), watches);
-  client c(server.port());
+  http_client c(server.port());
   for (int i = 0; i < 5; ++i) {
     c.send_request("GET", "/hello");
     CHECK(c.read_response().status == 200);
@@ -100,7 +101,7 @@ TEST_CASE("a handler that answers without waiting never arms the disconnect watc
 
 TEST_CASE("pipelined requests are answered in order and are not taken for a disconnect") {
   test_server server;
-  client c(server.port());
+  http_client c(server.port());
   c.send(
       "GET /api/work?seconds=0.3 HTTP/1.1\r\nHost: x\r\n\r\n"
       "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -122,7 +123,7 @@ TEST_CASE("pipelined responses larger than the socket takes at once arrive whole
   test_server server;
   const auto page = get(server.port(), "/").body;
   REQUIRE(page.size() > 10000);
-  client c(server.port());
+  http_client c(server.port());
   constexpr int pages = 1000;
   std::string requests;
   for (int i = 0; i < pages; ++i)
@@ -179,7 +180,7 @@ TEST_CASE("cancelling in-flight requests answers 503 with Retry-After and Connec
 
 TEST_CASE("stop accepting closes idle keep-alive connections and the listener", "[threads]") {
   test_server server;
-  client idle(server.port());
+  http_client idle(server.port());
   idle.send_request("GET", "/hello");
   CHECK(idle.read_response().status == 200);
   auto busy = start_work(server, "seconds=0.5");
@@ -194,7 +195,7 @@ TEST_CASE("stop accepting closes idle keep-alive connections and the listener", 
   // The listener closes on its own strand; from then on connecting is refused.
   CHECK(eventually([&] {
     try {
-      client late(server.port());
+      http_client late(server.port());
       return false;
     } catch (const std::runtime_error&) {
       return true;
@@ -213,9 +214,9 @@ TEST_CASE("connections still in the accept queue when accepting stops are answer
     release.get_future().wait();
   });
   holding.get_future().wait();
-  std::vector<std::unique_ptr<client>> queued;
+  std::vector<std::unique_ptr<http_client>> queued;
   for (int i = 0; i < 8; ++i) {
-    queued.push_back(std::make_unique<client>(server.port()));
+    queued.push_back(std::make_unique<http_client>(server.port()));
     queued.back()->send_request("GET", "/hello");
   }
   server.stopping.cancel(cancellation_reason::application_stopping);
@@ -223,7 +224,7 @@ TEST_CASE("connections still in the accept queue when accepting stops are answer
   server.in_flight.close();  // as the host does right after stop-accepting
   release.set_value();
   for (auto& c : queued) {
-    response r;
+    http_response r;
     REQUIRE_NOTHROW(r = c->read_response());
     CHECK(r.status == 200);
     CHECK(r.closes());
@@ -234,7 +235,7 @@ TEST_CASE("connections still in the accept queue when accepting stops are answer
 TEST_CASE("a request already received on a keep-alive connection when accepting stops is served",
           "[threads]") {
   test_server server({}, 1);
-  client c(server.port());
+  http_client c(server.port());
   c.send_request("GET", "/hello");
   CHECK(c.read_response().status == 200);
   // Hold the only io thread; the next request reaches the socket before accepting stops and the
@@ -264,7 +265,7 @@ TEST_CASE("a request already received on a keep-alive connection when accepting 
 TEST_CASE("at stop-accepting the in-flight gate counts each request in flight once", "[threads]") {
   test_server server;
   auto busy = start_work(server);
-  client idle(server.port());
+  http_client idle(server.port());
   idle.send_request("GET", "/hello");
   CHECK(idle.read_response().status == 200);
   // The /hello request leaves the gate just after its response is out.
@@ -284,7 +285,7 @@ TEST_CASE("at stop-accepting the in-flight gate counts each request in flight on
 TEST_CASE("from the moment the stop begins /readyz answers 503 and responses close") {
   test_server server;
   CHECK(get(server.port(), "/readyz").status == 200);
-  client c(server.port());
+  http_client c(server.port());
   c.send_request("GET", "/hello");
   CHECK_FALSE(c.read_response().closes());
   server.stopping.cancel(cancellation_reason::application_stopping);
@@ -297,7 +298,7 @@ TEST_CASE("from the moment the stop begins /readyz answers 503 and responses clo
 
 TEST_CASE("a header larger than the limit answers 431") {
   test_server server;
-  client c(server.port());
+  http_client c(server.port());
   c.send("GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(16 * 1024, 'a') + "\r\n\r\n");
   CHECK(c.read_response().status == 431);
 }
@@ -307,7 +308,7 @@ TEST_CASE("a body larger than the limit answers 413") {
   const auto s = new_session(server.port());
   auto headers = s.headers();
   headers["Content-Length"] = std::to_string(1024 * 1024);
-  client c(server.port());
+  http_client c(server.port());
   c.send_request("POST", "/api/operations?seconds=1", headers);
   const auto r = c.read_response();
   CHECK(r.status == 413);
@@ -316,10 +317,10 @@ TEST_CASE("a body larger than the limit answers 413") {
 
 TEST_CASE("a malformed request answers 400") {
   test_server server;
-  client c(server.port());
+  http_client c(server.port());
   c.send("GET /hello HTTP/1.1\r\nHost x\r\n\r\n");
   CHECK(c.read_response().status == 400);
-  client d(server.port());
+  http_client d(server.port());
   d.send("GET /api/work?seconds=lots HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK(d.read_response().status == 400);
 }
@@ -328,7 +329,7 @@ TEST_CASE("a connection that sends no header within the header timeout is closed
   demo_config config;
   config.header_timeout = std::chrono::milliseconds(200);
   test_server server(config);
-  client c(server.port());
+  http_client c(server.port());
   c.send("GET /hello HTTP/1.1\r\n");
   CHECK(c.wait_closed());
 }
@@ -337,7 +338,7 @@ TEST_CASE("a keep-alive connection idle for longer than the idle timeout is clos
   demo_config config;
   config.idle_timeout = std::chrono::milliseconds(200);
   test_server server(config);
-  client c(server.port());
+  http_client c(server.port());
   c.send_request("GET", "/hello");
   CHECK(c.read_response().status == 200);
   const auto idle_since = std::chrono::steady_clock::now();

@@ -6,14 +6,14 @@
 
 #include <catch2/catch.hpp>
 
-#include "http_client.hpp"
+#include "demo_client.hpp"
 #include "test_server.hpp"
 
 namespace lifetime::demo::test {
 
 TEST_CASE("a restart answers in-flight requests 503 with reason restart", "[threads]") {
   test_server server;
-  auto c = std::make_unique<client>(server.port());
+  auto c = std::make_unique<http_client>(server.port());
   c->send_request("GET", "/api/work?seconds=30");
   REQUIRE(eventually([&] { return metric(server.port(), "demo_work_in_progress") == 1; }));
   server.host().restart();
@@ -66,7 +66,7 @@ TEST_CASE("after a restart the server serves the re-read configuration") {
   stricter.storage_dir = server.storage().string();
   server.set_next_config(stricter);
   // An idle keep-alive connection survives the restart and gets the new rules.
-  client c(server.port());
+  http_client c(server.port());
   c.send_request("GET", "/hello");
   CHECK(c.read_response().status == 200);
   server.host().restart();

@@ -8,7 +8,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "http_client.hpp"
+#include "demo_client.hpp"
 #include "test_server.hpp"
 
 namespace lifetime::demo::test {
@@ -45,7 +45,7 @@ TEST_CASE("a complete upload is committed under its name") {
 TEST_CASE("a chunked upload with Expect: 100-continue is committed") {
   test_server server;
   const auto s = new_session(server.port());
-  client c(server.port());
+  http_client c(server.port());
   auto headers = s.headers();
   headers["Transfer-Encoding"] = "chunked";
   headers["Expect"] = "100-continue";
@@ -63,12 +63,12 @@ TEST_CASE("an upload aborted midway leaves no file, not even a temporary one", "
   auto headers = s.headers();
   headers["Content-Length"] = std::to_string(10 * 1024 * 1024);
   SECTION("by a reset") {
-    client c(server.port());
+    http_client c(server.port());
     c.send_request("PUT", "/api/uploads/big.bin", headers, std::string(256 * 1024, 'y'));
     c.reset();
   }
   SECTION("by a half-close") {
-    client c(server.port());
+    http_client c(server.port());
     c.send_request("PUT", "/api/uploads/big.bin", headers, std::string(256 * 1024, 'y'));
     c.shutdown_write();
     CHECK(c.wait_closed());
@@ -102,7 +102,7 @@ TEST_CASE("an upload larger than the limit answers 413 and leaves nothing") {
   CHECK(request(server.port(), "PUT", "/api/uploads/big", s.headers(), std::string(2000, 'z'))
             .status == 413);
   // Chunked: the limit is found while streaming.
-  client c(server.port());
+  http_client c(server.port());
   auto headers = s.headers();
   headers["Transfer-Encoding"] = "chunked";
   c.send_request("PUT", "/api/uploads/big", headers);

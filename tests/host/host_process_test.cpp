@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "child_process.hpp"
+#include "support/child_process.hpp"
 
 using namespace std::chrono_literals;
 using lifetime::test::child_process;
@@ -58,7 +58,7 @@ TEST_CASE("SIGTERM with nothing running stops through the six phases in order an
   require_ready(child);
   const auto sent = clock_type::now();
   child.signal(SIGTERM);
-  const auto code = child.wait_for_exit(10s);
+  const auto code = child.wait_for_exit_code(10s);
   INFO(child.output());
   REQUIRE(code == 0);
   CHECK(seconds_since(sent, child.exited_at()) < 3.0);
@@ -82,7 +82,7 @@ TEST_CASE("services start in registration order and stop in reverse order",
   child_process child(app({}));
   require_ready(child);
   child.signal(SIGINT);
-  REQUIRE(child.wait_for_exit(10s) == 0);
+  REQUIRE(child.wait_for_exit_code(10s) == 0);
   INFO(child.output());
   const std::vector<std::string> order = {"hook: recorder.starting()",
                                           "hook: last.starting()",
@@ -118,7 +118,7 @@ TEST_CASE("a lease that is released in time holds the drain and the exit code st
   require_ready(child);
   const auto sent = clock_type::now();
   child.signal(SIGTERM);
-  const auto code = child.wait_for_exit(10s);
+  const auto code = child.wait_for_exit_code(10s);
   INFO(child.output());
   REQUIRE(code == 0);
   const double took = seconds_since(sent, child.exited_at());
@@ -136,7 +136,7 @@ TEST_CASE(
   require_ready(child);
   const auto sent = clock_type::now();
   child.signal(SIGTERM);
-  const auto code = child.wait_for_exit(10s);
+  const auto code = child.wait_for_exit_code(10s);
   INFO(child.output());
   REQUIRE(code == 70);
   CHECK(seconds_since(sent, child.exited_at()) < 3.0);
@@ -154,7 +154,7 @@ TEST_CASE(
   require_ready(child);
   const auto sent = clock_type::now();
   child.signal(SIGTERM);
-  const auto code = child.wait_for_exit(10s);
+  const auto code = child.wait_for_exit_code(10s);
   INFO(child.output());
   REQUIRE(code == 70);
   CHECK(seconds_since(sent, child.exited_at()) < 2.0);
@@ -166,14 +166,14 @@ TEST_CASE("the exit enforcer ends a wedged stop 100 ms after the budget, with co
   child_process child(app({"--wedge", "--shutdown-timeout", "1s"}));
   require_ready(child);
   child.signal(SIGTERM);
-  const auto code = child.wait_for_exit(10s);
+  const auto code = child.wait_for_exit_code(10s);
   INFO(child.output());
   REQUIRE(code == 70);
   // The state dump is written by the enforcer when it wakes: never before budget + 100 ms, and
   // (with slack for a loaded machine) well before the 1,500 ms an older margin gave.
   const int dump = child.index_of("forcing exit with code 70");
   REQUIRE(dump >= 0);
-  const std::string& line = child.lines().at(static_cast<std::size_t>(dump) + 1);
+  const std::string line = child.lines().at(static_cast<std::size_t>(dump) + 1);
   const auto at = line.find("elapsed ");
   REQUIRE(at != std::string::npos);
   const int elapsed_ms = std::stoi(line.substr(at + 8));
@@ -187,7 +187,7 @@ TEST_CASE(
   child_process child(app({}));
   require_ready(child);
   child.signal(SIGTERM);
-  const auto code = child.wait_for_exit(10s);
+  const auto code = child.wait_for_exit_code(10s);
   INFO(child.output());
   REQUIRE(code == 0);
   CHECK(child.index_of("lifetime: stopped fired") >= 0);
@@ -201,7 +201,7 @@ TEST_CASE("with exit_when_stopped off run() returns and the host destroys its se
   child_process child(app({"--return-from-run"}));
   require_ready(child);
   child.signal(SIGTERM);
-  const auto code = child.wait_for_exit(10s);
+  const auto code = child.wait_for_exit_code(10s);
   INFO(child.output());
   REQUIRE(code == 0);
   CHECK(child.index_of("run() returned 0") > child.index_of("stopped in"));
@@ -219,7 +219,7 @@ TEST_CASE(
   require_ready(child);
   const auto sent = clock_type::now();
   child.signal(SIGTERM);
-  const auto code = child.wait_for_exit(10s);
+  const auto code = child.wait_for_exit_code(10s);
   INFO(child.output());
   REQUIRE(code == 0);
   CHECK(seconds_since(sent, child.exited_at()) >= 1.1);
@@ -264,7 +264,7 @@ TEST_CASE("only the signal listener's thread hears the host's signals while run(
   // lands on a thread parked where ThreadSanitizer would hold it back.
   CHECK(hearing == 1);
   child.signal(SIGTERM);
-  CHECK(child.wait_for_exit(10s) == 0);
+  CHECK(child.wait_for_exit_code(10s) == 0);
 }
 
 TEST_CASE(
@@ -277,7 +277,7 @@ TEST_CASE(
   REQUIRE_LINE(child, "phase 1/6 stopping took");
   const auto sent = clock_type::now();
   child.signal(SIGTERM);
-  const auto code = child.wait_for_exit(10s);
+  const auto code = child.wait_for_exit_code(10s);
   INFO(child.output());
   REQUIRE(code == 0);
   CHECK(seconds_since(sent, child.exited_at()) < 3.0);
@@ -299,7 +299,7 @@ TEST_CASE(
   REQUIRE_LINE(child, "fast stop");
   const auto sent = clock_type::now();
   child.signal(SIGQUIT);
-  const auto code = child.wait_for_exit(10s);
+  const auto code = child.wait_for_exit_code(10s);
   INFO(child.output());
   REQUIRE(code == 128 + SIGQUIT);
   CHECK(seconds_since(sent, child.exited_at()) < 2.0);
@@ -309,7 +309,7 @@ TEST_CASE(
 TEST_CASE("a service failing in start stops the services already started and exits 1",
           "[host][process][threads]") {
   child_process child(app({"--fail-start"}));
-  const auto code = child.wait_for_exit(10s);
+  const auto code = child.wait_for_exit_code(10s);
   INFO(child.output());
   REQUIRE(code == 1);
   CHECK(child.index_of("service 'failing' failed in start(): cannot bind port 1") >= 0);
@@ -324,7 +324,7 @@ TEST_CASE("a start that fails exits at once, without waiting out the drain delay
           "[host][process][threads]") {
   const auto began = clock_type::now();
   child_process child(app({"--fail-start", "--drain-delay", "5s"}));
-  const auto code = child.wait_for_exit(10s);
+  const auto code = child.wait_for_exit_code(10s);
   INFO(child.output());
   REQUIRE(code == 1);
   CHECK(seconds_since(began, child.exited_at()) < 3.0);  // the drain delay alone is 5 s
@@ -337,7 +337,7 @@ TEST_CASE("a callback registered on stopping() is waited for before the process 
   child_process child(app({"--token-callback-busy", "300ms", "--shutdown-timeout", "5s"}));
   require_ready(child);
   child.signal(SIGTERM);
-  const auto code = child.wait_for_exit(10s);
+  const auto code = child.wait_for_exit_code(10s);
   INFO(child.output());
   REQUIRE(code == 0);
   const auto done = child.index_of("flush journal: done");
@@ -353,7 +353,7 @@ TEST_CASE(
   require_ready(child);
   const auto sent = clock_type::now();
   child.signal(SIGTERM);
-  const auto code = child.wait_for_exit(10s);
+  const auto code = child.wait_for_exit_code(10s);
   INFO(child.output());
   REQUIRE(code == 70);
   CHECK(seconds_since(sent, child.exited_at()) < 2.0 + 0.6);
@@ -373,7 +373,7 @@ TEST_CASE(
   REQUIRE_LINE(child, "second stop signal");
   const auto third = clock_type::now();
   child.signal(SIGTERM);
-  const auto code = child.wait_for_exit(10s);
+  const auto code = child.wait_for_exit_code(10s);
   INFO(child.output());
   REQUIRE(code == 128 + SIGTERM);
   CHECK(seconds_since(third, child.exited_at()) < 2.0);
@@ -383,7 +383,7 @@ TEST_CASE("a stop that cannot fit the supervisor's deadline refuses to start wit
           "[host][process]") {
   child_process child(
       app({"--drain-delay", "10s", "--shutdown-timeout", "30s", "--supervisor-deadline", "30s"}));
-  const auto code = child.wait_for_exit(10s);
+  const auto code = child.wait_for_exit_code(10s);
   INFO(child.output());
   REQUIRE(code == 78);
   CHECK(child.index_of("--supervisor-deadline") >= 0);
@@ -395,7 +395,7 @@ TEST_CASE("a stop that cannot fit the supervisor's deadline refuses to start wit
 TEST_CASE("a background service throwing in a host process makes it exit 1",
           "[host][process][threads]") {
   child_process child(app({"--background-throw-after", "100ms"}));
-  const auto code = child.wait_for_exit(10s);
+  const auto code = child.wait_for_exit_code(10s);
   INFO(child.output());
   REQUIRE(code == 1);
   CHECK(child.index_of("background service 'worker' failed: worker exploded") >= 0);
@@ -411,7 +411,7 @@ TEST_CASE("SIGHUP re-reads the config file and calls the services' reload",
   child.signal(SIGHUP);
   REQUIRE_LINE(child, "reload complete");
   child.signal(SIGTERM);
-  const auto code = child.wait_for_exit(10s);
+  const auto code = child.wait_for_exit_code(10s);
   INFO(child.output());
   CHECK(code == 0);
   CHECK(child.index_of("hook: recorder.reload()") >= 0);
@@ -439,14 +439,14 @@ TEST_CASE(
   CHECK(line->find("time left") != std::string::npos);
   REQUIRE_LINE(child, "state: in flight: 1 (closed)");
   child.signal(SIGTERM);  // fast stop
-  const auto code = child.wait_for_exit(10s);
+  const auto code = child.wait_for_exit_code(10s);
   INFO(child.output());
   CHECK(code == 0);
 }
 
 TEST_CASE("an unknown option exits 64 naming it", "[host][process]") {
   child_process child(app({"--bogus"}));
-  const auto code = child.wait_for_exit(10s);
+  const auto code = child.wait_for_exit_code(10s);
   INFO(child.output());
   REQUIRE(code == 64);
   CHECK(child.index_of("--bogus") >= 0);
@@ -454,7 +454,7 @@ TEST_CASE("an unknown option exits 64 naming it", "[host][process]") {
 
 TEST_CASE("a malformed duration exits 64 naming the option and the value", "[host][process]") {
   child_process child(app({"--shutdown-timeout", "soon"}));
-  const auto code = child.wait_for_exit(10s);
+  const auto code = child.wait_for_exit_code(10s);
   INFO(child.output());
   REQUIRE(code == 64);
   const int index = child.index_of("soon");
@@ -466,7 +466,7 @@ TEST_CASE("a malformed duration exits 64 naming the option and the value", "[hos
 TEST_CASE("a bad config file exits 78 naming the file and the line", "[host][process]") {
   const auto config = temp_file("bad.ini", "# comment\ngreeting = hi\nthis is not an option\n");
   child_process child(app({"--config", config}));
-  const auto code = child.wait_for_exit(10s);
+  const auto code = child.wait_for_exit_code(10s);
   INFO(child.output());
   REQUIRE(code == 78);
   CHECK(child.index_of(config + ":3:") >= 0);
@@ -475,7 +475,7 @@ TEST_CASE("a bad config file exits 78 naming the file and the line", "[host][pro
 
 TEST_CASE("a missing config file exits 78 naming it", "[host][process]") {
   child_process child(app({"--config", "/nonexistent/lifetime.ini"}));
-  const auto code = child.wait_for_exit(10s);
+  const auto code = child.wait_for_exit_code(10s);
   INFO(child.output());
   REQUIRE(code == 78);
   CHECK(child.index_of("/nonexistent/lifetime.ini") >= 0);
@@ -484,7 +484,7 @@ TEST_CASE("a missing config file exits 78 naming it", "[host][process]") {
 TEST_CASE("--help and --version print and exit 0", "[host][process]") {
   {
     child_process child(app({"--help"}));
-    REQUIRE(child.wait_for_exit(10s) == 0);
+    REQUIRE(child.wait_for_exit_code(10s) == 0);
     INFO(child.output());
     CHECK(child.index_of("--shutdown-timeout") >= 0);
     CHECK(child.index_of("--lease-never") >= 0);
@@ -492,7 +492,7 @@ TEST_CASE("--help and --version print and exit 0", "[host][process]") {
   }
   {
     child_process child(app({"--version"}));
-    REQUIRE(child.wait_for_exit(10s) == 0);
+    REQUIRE(child.wait_for_exit_code(10s) == 0);
     CHECK(child.index_of("host_test_app 1.2.3") >= 0);
   }
 }
@@ -501,14 +501,14 @@ TEST_CASE("options come from LIFETIME_ environment variables", "[host][process][
   child_process child(app({}), {"LIFETIME_SHUTDOWN_TIMEOUT=7s", "LIFETIME_DRAIN_DELAY=50ms"});
   require_ready(child);
   child.signal(SIGTERM);
-  REQUIRE(child.wait_for_exit(10s) == 0);
+  REQUIRE(child.wait_for_exit_code(10s) == 0);
   INFO(child.output());
   CHECK(child.index_of("budget 7s, drain delay 50ms") >= 0);
 }
 
 TEST_CASE("a malformed LIFETIME_ variable exits 78 naming the variable", "[host][process]") {
   child_process child(app({}), {"LIFETIME_DRAIN_DELAY=-5s"});
-  REQUIRE(child.wait_for_exit(10s) == 78);
+  REQUIRE(child.wait_for_exit_code(10s) == 78);
   INFO(child.output());
   CHECK(child.index_of("LIFETIME_DRAIN_DELAY") >= 0);
 }
@@ -518,7 +518,7 @@ TEST_CASE("with JOURNAL_STREAM set every log line starts with its syslog priorit
   child_process child(app({"--log-level", "debug"}), {"JOURNAL_STREAM=8:1234"});
   REQUIRE_LINE(child, "<6>host_test_app: started in");
   child.signal(SIGTERM);
-  REQUIRE(child.wait_for_exit(10s) == 0);
+  REQUIRE(child.wait_for_exit_code(10s) == 0);
   INFO(child.output());
   CHECK(child.index_of("<7>") >= 0);
   for (const auto& line : child.lines()) {

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "child_process.hpp"
+#include "support/child_process.hpp"
 
 using namespace std::chrono_literals;
 using lifetime::test::child_process;
@@ -129,13 +129,13 @@ TEST_CASE(
     CHECK(usec <= 15'000'000);
     REQUIRE(manager.wait_for("STATUS=stopped: exit code 0"));
   }
-  CHECK(child.wait_for_exit(10s) == 0);
+  CHECK(child.wait_for_exit_code(10s) == 0);
 }
 
 TEST_CASE("a host process whose service fails to start sends ERRNO=", "[host][process][systemd]") {
   fake_manager manager;
   child_process child(app({"--fail-start"}), {manager.env()});
-  CHECK(child.wait_for_exit(10s) == 1);
+  CHECK(child.wait_for_exit_code(10s) == 1);
   const auto errno_message = manager.wait_for("ERRNO=", 2s);
   INFO(manager.all() << child.output());
   CHECK(errno_message);

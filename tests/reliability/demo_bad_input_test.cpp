@@ -28,7 +28,7 @@ namespace {
 /// started serving instead.
 std::pair<std::optional<exit_status>, std::string> run_demo(std::vector<std::string> args) {
   args.insert(args.begin(), LIFETIME_DEMO_EXE);
-  process child(args);
+  child_process child(args);
   // A value taken as valid starts the server: then there is no exit status to wait for.
   if (child.wait_for_line("started in", 10s))
     return {std::nullopt, child.output() + "(started: the value was accepted)\n"};
@@ -37,7 +37,7 @@ std::pair<std::optional<exit_status>, std::string> run_demo(std::vector<std::str
 }
 
 void check_healthy(std::uint16_t port) {
-  const auto res = request(port, get("/healthz"), 5s);
+  const auto res = raw_exchange(port, get_request("/healthz"), 5s);
   REQUIRE(res);
   CHECK(res->status == 200);
 }
@@ -155,9 +155,9 @@ TEST_CASE("malformed request lines and headers answer 400 or close, and the serv
       "\r\n\r\n\r\n\r\n",
   };
   for (const auto& text : malformed) {
-    auto c = connection::open(server.port);
+    auto c = http_client(server.port);
     REQUIRE(c.send(text));
-    const auto res = c.read_response(5s);
+    const auto res = c.try_read_response(5s);
     INFO(text);
     if (res) {
       CHECK(res->status == 400);
@@ -167,9 +167,9 @@ TEST_CASE("malformed request lines and headers answer 400 or close, and the serv
   }
   // Obsolete line folding may be answered 400 or unfolded into a space (RFC 9112, 5.2).
   {
-    auto c = connection::open(server.port);
+    auto c = http_client(server.port);
     REQUIRE(c.send("GET /hello HTTP/1.1\r\nHost: x\r\nX: a\r\n folded\r\n\r\n"));
-    const auto res = c.read_response(5s);
+    const auto res = c.try_read_response(5s);
     if (res)
       CHECK((res->status == 400 || res->status == 200));
   }
@@ -186,10 +186,10 @@ TEST_CASE("a request whose Transfer-Encoding does not end in chunked answers 400
   temp_dir dir;
   auto server = start_demo(dir.path(), {});
   for (const std::string te : {"gzip, chunked, identity", "identity", "gzip", "chunked, gzip"}) {
-    auto c = connection::open(server.port);
+    auto c = http_client(server.port);
     REQUIRE(c.send("POST /admin/restart HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + te +
                    "\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
-    const auto res = c.read_response(5s);
+    const auto res = c.try_read_response(5s);
     INFO("Transfer-Encoding: " << te);
     REQUIRE(res);
     CHECK(res->status == 400);
@@ -204,10 +204,10 @@ TEST_CASE("a request with both Content-Length and Transfer-Encoding answers 400 
   auto server = start_demo(dir.path(), {});
   for (const std::string fields : {"Content-Length: 5\r\nTransfer-Encoding: chunked",
                                    "Transfer-Encoding: chunked\r\nContent-Length: 5"}) {
-    auto c = connection::open(server.port);
+    auto c = http_client(server.port);
     REQUIRE(c.send("GET /hello HTTP/1.1\r\nHost: x\r\n" + fields +
                    "\r\n\r\n0\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
-    const auto res = c.read_response(5s);
+    const auto res = c.try_read_response(5s);
     INFO(fields);
     REQUIRE(res);
     CHECK(res->status == 400);
@@ -246,9 +246,9 @@ TEST_CASE(
       {chunked, 413},
   };
   for (const auto& c : cases) {
-    auto conn = connection::open(server.port);
+    auto conn = http_client(server.port);
     (void)conn.send(c.text);  // the server may stop reading (and reset) before the end
-    const auto res = conn.read_response(10s);
+    const auto res = conn.try_read_response(10s);
     INFO(c.text.substr(0, 80) << "... (" << c.text.size() << " bytes)");
     REQUIRE(res);
     CHECK(res->status == c.status);
@@ -287,7 +287,7 @@ TEST_CASE("upload names with .., /, NUL and control characters answer 400 and wr
   for (const auto& name : names) {
     const std::string text = "PUT /api/uploads/" + name + " HTTP/1.1\r\nHost: x\r\n" + s.headers() +
                              "Content-Length: 5\r\n\r\nhello";
-    const auto res = request(server.port, text, 5s);
+    const auto res = raw_exchange(server.port, text, 5s);
     INFO(name);
     REQUIRE(res);
     CHECK(res->status == 400);
@@ -299,8 +299,8 @@ TEST_CASE("upload names with .., /, NUL and control characters answer 400 and wr
     around.push_back(e.path().filename().string());
   CHECK(around == std::vector<std::string>{"storage"});
   // A good name still works.
-  const auto ok = request(server.port, "PUT /api/uploads/good.txt HTTP/1.1\r\nHost: x\r\n" +
-                                           s.headers() + "Content-Length: 5\r\n\r\nhello");
+  const auto ok = raw_exchange(server.port, "PUT /api/uploads/good.txt HTTP/1.1\r\nHost: x\r\n" +
+                                            s.headers() + "Content-Length: 5\r\n\r\nhello");
   REQUIRE(ok);
   CHECK(ok->status == 201);
   CHECK(fs::exists(storage / "good.txt"));
@@ -337,20 +337,21 @@ TEST_CASE(
   for (const auto& [what, headers] : attempts) {
     INFO(what);
     const auto start =
-        request(server.port, "POST /api/operations?seconds=1 HTTP/1.1\r\nHost: x\r\n" + headers +
-                                 "Content-Length: 0\r\n\r\n");
+        raw_exchange(server.port, "POST /api/operations?seconds=1 HTTP/1.1\r\nHost: x\r\n" + headers +
+                                  "Content-Length: 0\r\n\r\n");
     REQUIRE(start);
     CHECK(start->status == 403);
-    const auto upload = request(server.port, "PUT /api/uploads/forged.txt HTTP/1.1\r\nHost: x\r\n" +
-                                                 headers + "Content-Length: 5\r\n\r\nhello");
+    const auto upload =
+        raw_exchange(server.port, "PUT /api/uploads/forged.txt HTTP/1.1\r\nHost: x\r\n" + headers +
+                                  "Content-Length: 5\r\n\r\nhello");
     REQUIRE(upload);
     CHECK(upload->status == 403);
   }
   CHECK(!fs::exists(storage / "forged.txt"));
   // The genuine token works.
   const auto genuine =
-      request(server.port, "POST /api/operations?seconds=1 HTTP/1.1\r\nHost: x\r\n" + a.headers() +
-                               "Content-Length: 0\r\n\r\n");
+      raw_exchange(server.port, "POST /api/operations?seconds=1 HTTP/1.1\r\nHost: x\r\n" + a.headers() +
+                                "Content-Length: 0\r\n\r\n");
   REQUIRE(genuine);
   CHECK(genuine->status == 202);
 }
@@ -362,8 +363,8 @@ TEST_CASE("another session cannot see, follow or cancel an operation: 404, and i
   const auto owner = new_session(server.port);
   const auto other = new_session(server.port);
   const auto started =
-      request(server.port, "POST /api/operations?seconds=30 HTTP/1.1\r\nHost: x\r\n" +
-                               owner.headers() + "Content-Length: 0\r\n\r\n");
+      raw_exchange(server.port, "POST /api/operations?seconds=30 HTTP/1.1\r\nHost: x\r\n" +
+                                owner.headers() + "Content-Length: 0\r\n\r\n");
   REQUIRE(started);
   REQUIRE(started->status == 202);
   const auto id = json_string(started->body, "id");
@@ -372,35 +373,35 @@ TEST_CASE("another session cannot see, follow or cancel an operation: 404, and i
   const auto as_other = "Cookie: " + other.cookie + "\r\n";
   for (const auto& target : {"/api/operations/" + id, "/api/operations/" + id + "/events"}) {
     INFO(target);
-    const auto seen = request(server.port, get(target, as_other));
+    const auto seen = raw_exchange(server.port, get_request(target, as_other));
     REQUIRE(seen);
     CHECK(seen->status == 404);
-    const auto anonymous = request(server.port, get(target));
+    const auto anonymous = raw_exchange(server.port, get_request(target));
     REQUIRE(anonymous);
     CHECK(anonymous->status == 404);
   }
   const auto cancel =
-      request(server.port, "POST /api/operations/" + id + "/cancel HTTP/1.1\r\nHost: x\r\n" +
-                               other.headers() + "Content-Length: 0\r\n\r\n");
+      raw_exchange(server.port, "POST /api/operations/" + id + "/cancel HTTP/1.1\r\nHost: x\r\n" +
+                                other.headers() + "Content-Length: 0\r\n\r\n");
   REQUIRE(cancel);
   CHECK(cancel->status == 404);
   // Guessing: a well-formed id that does not exist, and the owner's id with one character
   // changed.
   std::string guessed = id;
   guessed.front() = guessed.front() == 'a' ? 'b' : 'a';
-  const auto guess =
-      request(server.port, get("/api/operations/" + guessed, "Cookie: " + owner.cookie + "\r\n"));
+  const auto guess = raw_exchange(
+      server.port, get_request("/api/operations/" + guessed, "Cookie: " + owner.cookie + "\r\n"));
   REQUIRE(guess);
   CHECK(guess->status == 404);
 
-  const auto mine =
-      request(server.port, get("/api/operations/" + id, "Cookie: " + owner.cookie + "\r\n"));
+  const auto mine = raw_exchange(
+      server.port, get_request("/api/operations/" + id, "Cookie: " + owner.cookie + "\r\n"));
   REQUIRE(mine);
   CHECK(mine->status == 200);
   CHECK(json_string(mine->body, "state") == "running");
   const auto own_cancel =
-      request(server.port, "POST /api/operations/" + id + "/cancel HTTP/1.1\r\nHost: x\r\n" +
-                               owner.headers() + "Content-Length: 0\r\n\r\n");
+      raw_exchange(server.port, "POST /api/operations/" + id + "/cancel HTTP/1.1\r\nHost: x\r\n" +
+                                owner.headers() + "Content-Length: 0\r\n\r\n");
   REQUIRE(own_cancel);
   CHECK(own_cancel->status == 200);
 }

@@ -34,7 +34,7 @@ TEST_CASE("an upload to a full disk answers 507 and leaves no file", "[reliabili
 
   auto server = start_demo(storage, {});
   const auto s = new_session(server.port);
-  auto c = connection::open(server.port);
+  auto c = http_client(server.port);
   const std::size_t total = 3 * 1024 * 1024;
   REQUIRE(c.send(upload_head("big.bin", s, total)));
   const std::string chunk(64 * 1024, 'x');
@@ -47,7 +47,7 @@ TEST_CASE("an upload to a full disk answers 507 and leaves no file", "[reliabili
       break;
     sent += chunk.size();
   }
-  const auto res = c.read_response(10s);
+  const auto res = c.try_read_response(10s);
   INFO(server.proc->output());
   INFO("sent " << sent << " of " << total);
   REQUIRE(res);
@@ -56,7 +56,7 @@ TEST_CASE("an upload to a full disk answers 507 and leaves no file", "[reliabili
   CHECK(!fs::exists(storage / "big.bin"));
 
   // The disk has room again: a small upload is committed.
-  auto small = request(server.port, upload_head("small.txt", s, 5) + "hello");
+  auto small = raw_exchange(server.port, upload_head("small.txt", s, 5) + "hello");
   REQUIRE(small);
   CHECK(small->status == 201);
   CHECK(fs::exists(storage / "small.txt"));

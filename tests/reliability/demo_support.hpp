@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <csignal>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -17,8 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "http.hpp"
-#include "process.hpp"
+#include "support/http_client.hpp"
+#include "support/child_process.hpp"
+#include "support/eventually.hpp"
 
 namespace lifetime::test {
 
@@ -57,7 +59,7 @@ class temp_dir {
 
 /// A running lifetime-demo and its port.
 struct demo_server {
-  std::unique_ptr<process> proc;
+  std::unique_ptr<child_process> proc;
   std::uint16_t port = 0;
 };
 
@@ -71,7 +73,7 @@ inline demo_server start_demo(const std::filesystem::path& storage, std::vector<
     args.insert(args.end(), {"--threads", "2"});
   all.insert(all.end(), args.begin(), args.end());
   demo_server server;
-  server.proc = std::make_unique<process>(all, std::move(options));
+  server.proc = std::make_unique<child_process>(all, std::move(options));
   const auto line = server.proc->wait_for_line("listening on 127.0.0.1:", std::chrono::seconds(20));
   if (!line)
     throw std::runtime_error("lifetime-demo did not start:\n" + server.proc->output());
@@ -103,7 +105,7 @@ inline std::string json_string(const std::string& body, const std::string& key) 
 }
 
 inline session new_session(std::uint16_t port) {
-  const auto res = request(port, get("/csrf-token"));
+  const auto res = raw_exchange(port, get_request("/csrf-token"));
   if (!res || res->status != 200)
     throw std::runtime_error("GET /csrf-token failed");
   session s;
@@ -111,18 +113,6 @@ inline session new_session(std::uint16_t port) {
   s.cookie = set_cookie.substr(0, set_cookie.find(';'));
   s.token = json_string(res->body, "token");
   return s;
-}
-
-/// Waits until `predicate` holds, polling every 10 ms, at most `timeout`.
-template <class Predicate>
-bool eventually(Predicate predicate, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!predicate()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    ::poll(nullptr, 0, 10);
-  }
-  return true;
 }
 
 /// The head of a streamed upload of `length` bytes, with the session's cookie and token.

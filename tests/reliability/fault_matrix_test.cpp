@@ -64,11 +64,11 @@
 #include <string>
 #include <vector>
 
-#include "process.hpp"
+#include "support/child_process.hpp"
 
 using namespace std::chrono_literals;
+using lifetime::test::child_process;
 using lifetime::test::exit_status;
-using lifetime::test::process;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
@@ -195,7 +195,7 @@ expectation expect(const std::string& site, const std::string& kind) {
   return e;
 }
 
-bool has_line_with(const process& child, const std::vector<std::string>& parts) {
+bool has_line_with(const child_process& child, const std::vector<std::string>& parts) {
   std::istringstream lines(child.output());
   for (std::string line; std::getline(lines, line);) {
     bool all = true;
@@ -214,9 +214,9 @@ std::chrono::milliseconds since(clock_type::time_point from, clock_type::time_po
 /// Runs one combination and checks it; `signals` is 1 or 3 (ignored when e.no_signal).
 void check(const std::string& site, const std::string& kind, int signals) {
   const expectation e = expect(site, kind);
-  process child({LIFETIME_FAULT_APP, "--shutdown-timeout", "1s", "--threads", "2", "--site", site,
-                 "--fault", kind},
-                child_options());
+  child_process child({LIFETIME_FAULT_APP, "--shutdown-timeout", "1s", "--threads", "2", "--site",
+                       site, "--fault", kind},
+                      child_options());
   const std::string fault_line = "fault: " + site + " " + kind + " begins";
   {
     INFO(child.output());

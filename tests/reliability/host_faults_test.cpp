@@ -15,11 +15,11 @@
 #include <string>
 #include <vector>
 
-#include "process.hpp"
+#include "support/child_process.hpp"
 
 using namespace std::chrono_literals;
+using lifetime::test::child_process;
 using lifetime::test::exit_status;
-using lifetime::test::process;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
@@ -29,7 +29,7 @@ std::vector<std::string> app(std::vector<std::string> args) {
   return args;
 }
 
-void require_ready(process& child) {
+void require_ready(child_process& child) {
   INFO(child.output());
   REQUIRE(child.wait_for_line("ready: all services started"));
 }
@@ -39,7 +39,7 @@ double seconds_since(clock_type::time_point since, clock_type::time_point until)
 }
 
 /// No sign of a crash or a sanitizer report in the output.
-void check_no_crash(const process& child) {
+void check_no_crash(const child_process& child) {
   for (const char* text : {"AddressSanitizer", "runtime error:", "ThreadSanitizer",
                            "terminate called", "Segmentation fault", "Aborted"}) {
     CHECK(child.count(text) == 0);
@@ -52,7 +52,7 @@ TEST_CASE(
     "a hundred SIGTERMs within ten milliseconds make one graceful stop, one fast stop, then "
     "an immediate exit, never a crash",
     "[reliability][signals]") {
-  process child(app({"--lease-until-stdin", "--shutdown-timeout", "20s"}));
+  child_process child(app({"--lease-until-stdin", "--shutdown-timeout", "20s"}));
   require_ready(child);
   const auto began = clock_type::now();
   for (int i = 0; i < 100; ++i)
@@ -97,7 +97,7 @@ TEST_CASE("a hundred SIGTERMs spread over the shutdown never crash the host or r
           "[reliability][signals]") {
   // One graceful stop, then signals keep arriving while it drains: the second is the fast stop,
   // the third exits at once. Run it with SIGINT and SIGQUIT mixed in, as a supervisor would.
-  process child(app({"--lease-until-stdin", "--shutdown-timeout", "20s"}));
+  child_process child(app({"--lease-until-stdin", "--shutdown-timeout", "20s"}));
   require_ready(child);
   child.signal(SIGTERM);
   REQUIRE(child.wait_for_line("phase 1/6 stopping took"));
@@ -121,7 +121,7 @@ TEST_CASE(
     "SIGTERM while a service's start() is still running cancels its start token and stops "
     "the services already started, with exit code 0",
     "[reliability][signals]") {
-  process child(app({"--slow-start"}));
+  child_process child(app({"--slow-start"}));
   {
     INFO(child.output());
     REQUIRE(child.wait_for_line("hook: slow.start() waits for its token"));
@@ -149,7 +149,7 @@ TEST_CASE(
     "SIGTERM while a start() that ignores its token never finishes still exits within the "
     "budget plus one second",
     "[reliability][signals]") {
-  process child(app({"--deaf-start", "--shutdown-timeout", "1s"}));
+  child_process child(app({"--deaf-start", "--shutdown-timeout", "1s"}));
   {
     INFO(child.output());
     REQUIRE(child.wait_for_line("hook: deaf.start() never finishes"));
@@ -171,7 +171,7 @@ TEST_CASE(
 // released (1 run in 15 under ASan).
 TEST_CASE("SIGHUP during the shutdown is ignored and logged, and the stop completes with code 0",
           "[reliability][signals]") {
-  process child(app({"--lease-until-stdin"}));
+  child_process child(app({"--lease-until-stdin"}));
   require_ready(child);
   child.signal(SIGTERM);
   REQUIRE(child.wait_for_line("phase 1/6 stopping took"));
@@ -201,7 +201,7 @@ TEST_CASE("SIGHUP during the shutdown is ignored and logged, and the stop comple
 // signal instead of the exit code the host reported. It leaves the signals ignored now.
 TEST_CASE("SIGHUP racing the end of the shutdown never kills the process",
           "[reliability][signals]") {
-  process child(app({}));
+  child_process child(app({}));
   require_ready(child);
   child.signal(SIGTERM);
   REQUIRE(child.wait_for_line("phase 1/6 stopping took"));
@@ -234,7 +234,7 @@ TEST_CASE(
     "a service whose stop() never returns is abandoned at the budget, named, and the exit "
     "is 70 within the budget plus one second, after the other services stopped",
     "[reliability][stop]") {
-  process child(app({"--stuck-stop", "--shutdown-timeout", "1500ms"}));
+  child_process child(app({"--stuck-stop", "--shutdown-timeout", "1500ms"}));
   require_ready(child);
   const auto sent = clock_type::now();
   child.signal(SIGTERM);
@@ -255,7 +255,7 @@ TEST_CASE(
     "a service whose stop() blocks its thread forever cannot keep the process past the "
     "budget plus one second",
     "[reliability][stop]") {
-  process child(app({"--blocking-stop", "--shutdown-timeout", "1500ms"}));
+  child_process child(app({"--blocking-stop", "--shutdown-timeout", "1500ms"}));
   require_ready(child);
   const auto sent = clock_type::now();
   child.signal(SIGTERM);
@@ -274,7 +274,7 @@ TEST_CASE(
     "a stopping callback that throws is logged by name, the next callback still runs and "
     "the stop finishes",
     "[reliability][stop]") {
-  process child(app({"--callback-throw"}));
+  child_process child(app({"--callback-throw"}));
   require_ready(child);
   child.signal(SIGTERM);
   const auto status = child.wait_for_exit(10s);

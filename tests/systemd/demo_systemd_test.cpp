@@ -118,14 +118,15 @@ class notification_log {
 
 child_process start_demo(const temp_dir& dir, std::vector<std::string> env,
                          std::vector<int> listen_fds = {}) {
-  child_process::options options;
-  options.argv = {LIFETIME_DEMO_BINARY,
-                  "--listen",
-                  "127.0.0.1:0",
-                  "--storage-dir",
-                  (dir.path() / "uploads").string(),
-                  "--shutdown-timeout",
-                  "10s"};
+  spawn_options options;
+  options.inherit_environment = false;
+  const std::vector<std::string> argv = {LIFETIME_DEMO_BINARY,
+                                         "--listen",
+                                         "127.0.0.1:0",
+                                         "--storage-dir",
+                                         (dir.path() / "uploads").string(),
+                                         "--shutdown-timeout",
+                                         "10s"};
   options.env = std::move(env);
   if (!listen_fds.empty()) {
     options.listen_fds = std::move(listen_fds);
@@ -133,7 +134,7 @@ child_process start_demo(const temp_dir& dir, std::vector<std::string> env,
     options.env.push_back("LISTEN_FDS=" + std::to_string(options.listen_fds.size()));
     options.env.push_back("LISTEN_FDNAMES=http");
   }
-  return child_process::spawn(std::move(options));
+  return child_process(argv, std::move(options));
 }
 
 // Polls GET /metrics until `line` appears (the event a test waits for), or the deadline.
@@ -141,7 +142,7 @@ bool wait_for_metric(std::uint16_t port, std::string_view line, std::chrono::mil
   const auto deadline = clock::now() + timeout;
   while (clock::now() < deadline) {
     std::error_code ec;
-    const auto response = exchange(port, http_get_request("/metrics"), ec);
+    const auto response = raw_exchange(port, http_get_request("/metrics"), ec);
     if (!ec && response.find(line) != std::string::npos)
       return true;
   }
@@ -167,7 +168,7 @@ TEST_CASE("lifetime-demo notifies start, reload, watchdog pings and a stop that 
   CHECK_FALSE(ec);
   const auto port = local_port(store.fds[0].get());
   CHECK(log.next_state().text == "READY=1");
-  CHECK(http_status(exchange(port, http_get_request("/hello"), ec)) == 200);
+  CHECK(http_status(raw_exchange(port, http_get_request("/hello"), ec)) == 200);
 
   // Reload: RELOADING=1 with the monotonic time of the reload, then READY=1 again.
   const auto before_reload = monotonic_usec();
@@ -196,7 +197,7 @@ TEST_CASE("lifetime-demo notifies start, reload, watchdog pings and a stop that 
   std::string work_response;
   std::thread work([&] {
     std::error_code work_ec;
-    work_response = exchange(port, http_get_request("/api/work?seconds=1.5"), work_ec, 20s);
+    work_response = raw_exchange(port, http_get_request("/api/work?seconds=1.5"), work_ec, 20s);
   });
   REQUIRE(wait_for_metric(port, "demo_work_in_progress 1", 10s));
   demo.signal(SIGTERM);
@@ -223,7 +224,7 @@ TEST_CASE("lifetime-demo notifies start, reload, watchdog pings and a stop that 
   CHECK(stopping);
   CHECK(extensions >= 2);  // one when the stop begins, another a second later, still draining
   CHECK(http_status(work_response) == 200);
-  CHECK(demo.wait_exit_code() == 0);
+  CHECK(demo.wait_for_exit_code() == 0);
 }
 
 TEST_CASE("lifetime-demo notifies over an abstract NOTIFY_SOCKET", "[systemd][demo]") {
@@ -238,7 +239,7 @@ TEST_CASE("lifetime-demo notifies over an abstract NOTIFY_SOCKET", "[systemd][de
   demo.signal(SIGTERM);
   // STOPPING=1 is the first thing systemd hears of the stop; EXTEND_TIMEOUT_USEC= follows.
   CHECK(log.next_state().text == "STOPPING=1");
-  CHECK(demo.wait_exit_code() == 0);
+  CHECK(demo.wait_for_exit_code() == 0);
   log.drain_queued();  // everything it sent before exiting is queued by now
   CHECK(log.saw_status("stopping: phase 6/6"));
   for (const auto& message : log.unexpected())
@@ -249,18 +250,20 @@ TEST_CASE("lifetime-demo that cannot listen sends ERRNO= and exits 1", "[systemd
   temp_dir dir;
   auto receiver = notify_receiver::at_path(dir.path() / "notify");
   auto taken = tcp_listener::open();  // the address the demo is told to bind is in use
-  child_process::options options;
-  options.argv = {LIFETIME_DEMO_BINARY, "--listen", "127.0.0.1:" + std::to_string(taken.port),
-                  "--storage-dir", (dir.path() / "uploads").string()};
+  spawn_options options;
+  options.inherit_environment = false;
+  const std::vector<std::string> argv = {LIFETIME_DEMO_BINARY, "--listen",
+                                         "127.0.0.1:" + std::to_string(taken.port), "--storage-dir",
+                                         (dir.path() / "uploads").string()};
   options.env = {"NOTIFY_SOCKET=" + receiver.address()};
-  auto demo = child_process::spawn(std::move(options));
+  auto demo = child_process(argv, std::move(options));
   notification_log log(receiver);
   const auto failure = log.next_state();
   REQUIRE(starts_with(failure.text, "ERRNO="));
   const auto value = systemd::parse_unsigned(std::string_view(failure.text).substr(6));
   REQUIRE(value);
   CHECK(*value == static_cast<unsigned>(EADDRINUSE));  // Asio's error code, not a generic EIO
-  CHECK(demo.wait_exit_code() == 1);
+  CHECK(demo.wait_for_exit_code() == 1);
   log.drain_queued();
   const auto& after = log.unexpected();  // the stop that follows a failed start
   CHECK(std::find(after.begin(), after.end(), "STOPPING=1") != after.end());
@@ -272,21 +275,22 @@ TEST_CASE("lifetime-demo with a NOTIFY_SOCKET nobody listens on warns once and r
           "[systemd][demo]") {
   temp_dir dir;
   const auto nowhere = (dir.path() / "nobody-listens").string();
-  child_process::options options;
-  options.argv = {LIFETIME_DEMO_BINARY, "--listen", "127.0.0.1:0", "--storage-dir",
-                  (dir.path() / "uploads").string()};
+  spawn_options options;
+  options.inherit_environment = false;
+  const std::vector<std::string> argv = {LIFETIME_DEMO_BINARY, "--listen", "127.0.0.1:0",
+                                         "--storage-dir", (dir.path() / "uploads").string()};
   options.env = {"NOTIFY_SOCKET=" + nowhere, "WATCHDOG_USEC=200000"};
-  auto demo = child_process::spawn(std::move(options));
+  auto demo = child_process(argv, std::move(options));
   REQUIRE(demo.wait_for_output("serving http://127.0.0.1:"));
   REQUIRE(demo.wait_for_output(" started in "));  // a later line: the port is complete
-  const auto shown = demo.output_so_far();
+  const auto shown = demo.output();
   const auto at =
       shown.find("serving http://127.0.0.1:") + std::strlen("serving http://127.0.0.1:");
   const auto port = static_cast<std::uint16_t>(std::atoi(shown.c_str() + at));
   std::error_code ec;
-  CHECK(http_status(exchange(port, http_get_request("/hello"), ec)) == 200);
+  CHECK(http_status(raw_exchange(port, http_get_request("/hello"), ec)) == 200);
   demo.signal(SIGTERM);
-  CHECK(demo.wait_exit_code() == 0);
+  CHECK(demo.wait_for_exit_code() == 0);
   const auto output = demo.output();
   const auto first = output.find("sd_notify to " + nowhere);
   CHECK(first != std::string::npos);
@@ -299,30 +303,31 @@ TEST_CASE("lifetime-demo started by systemd-socket-activate serves on the passed
   for (int attempt = 0; attempt < 3; ++attempt) {
     const auto port = free_port();
     const auto address = "127.0.0.1:" + std::to_string(port);
-    child_process::options options;
+    spawn_options options;
+    options.inherit_environment = false;
     // --listen names the same port: binding it would fail, so serving proves the passed socket
     // was used.
-    options.argv = {LIFETIME_SYSTEMD_SOCKET_ACTIVATE,
-                    "-l",
-                    address,
-                    "--fdname=http",
-                    LIFETIME_DEMO_BINARY,
-                    "--listen",
-                    address,
-                    "--storage-dir",
-                    (dir.path() / "uploads").string()};
-    auto activated = child_process::spawn(std::move(options));
+    const std::vector<std::string> argv = {LIFETIME_SYSTEMD_SOCKET_ACTIVATE,
+                                           "-l",
+                                           address,
+                                           "--fdname=http",
+                                           LIFETIME_DEMO_BINARY,
+                                           "--listen",
+                                           address,
+                                           "--storage-dir",
+                                           (dir.path() / "uploads").string()};
+    auto activated = child_process(argv, std::move(options));
     if (!activated.wait_for_output("Listening on " + address)) {
-      CHECK(activated.wait_exit_code() != 0);
+      CHECK(activated.wait_for_exit_code() != 0);
       continue;
     }
     std::error_code ec;
-    const auto response = exchange(port, http_get_request("/hello"), ec);
+    const auto response = raw_exchange(port, http_get_request("/hello"), ec);
     REQUIRE_FALSE(ec);
     CHECK(http_status(response) == 200);
     CHECK(activated.wait_for_output("started"));
     activated.signal(SIGTERM);
-    CHECK(activated.wait_exit_code() == 0);
+    CHECK(activated.wait_for_exit_code() == 0);
     return;
   }
   FAIL("systemd-socket-activate could not bind a free port in 3 attempts");
@@ -365,7 +370,7 @@ TEST_CASE("lifetime-demo restarted with its socket from the fd store refuses no 
         sent_after_exit = first_exited;
       }
       std::error_code ec;
-      const auto response = exchange(port, http_get_request("/hello"), ec);
+      const auto response = raw_exchange(port, http_get_request("/hello"), ec);
       {
         std::lock_guard lock(mutex);
         if (ec == std::errc::connection_refused) {
@@ -392,7 +397,7 @@ TEST_CASE("lifetime-demo restarted with its socket from the fd store refuses no 
 
   CHECK(wait_for_ok(20));
   first.signal(SIGTERM);
-  CHECK(first.wait_exit_code() == 0);
+  CHECK(first.wait_for_exit_code() == 0);
   int served_before_restart = 0;
   {
     std::lock_guard lock(mutex);
@@ -414,7 +419,7 @@ TEST_CASE("lifetime-demo restarted with its socket from the fd store refuses no 
   }
   client.join();
   second.signal(SIGTERM);
-  CHECK(second.wait_exit_code() == 0);
+  CHECK(second.wait_for_exit_code() == 0);
 
   std::string failures;
   for (const auto& f : refused)

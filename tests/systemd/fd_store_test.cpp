@@ -26,12 +26,13 @@ struct stored_fd {
 
 // Starts activated_echo --serve --store on `fd` named `name`, reporting to `receiver`.
 child_process start_service(int fd, const std::string& name, const notify_receiver& receiver) {
-  child_process::options options;
-  options.argv = {LIFETIME_ACTIVATED_ECHO, "--serve", "--store"};
+  spawn_options options;
+  options.inherit_environment = false;
+  const std::vector<std::string> argv = {LIFETIME_ACTIVATED_ECHO, "--serve", "--store"};
   options.listen_fds = {fd};
   options.set_listen_pid = true;
   options.env = {"LISTEN_FDS=1", "LISTEN_FDNAMES=" + name, "NOTIFY_SOCKET=" + receiver.address()};
-  return child_process::spawn(std::move(options));
+  return child_process(argv, std::move(options));
 }
 
 // Receives the service's FDSTORE=1 message and then READY=1, as a manager would.
@@ -52,7 +53,7 @@ void stop_service(child_process& service, notify_receiver& receiver) {
   auto stopping = receiver.receive(10s);
   REQUIRE(stopping);
   CHECK(stopping->text == "STOPPING=1");
-  CHECK(service.wait_exit_code() == 0);
+  CHECK(service.wait_for_exit_code() == 0);
 }
 
 std::string pid_in(const std::string& reply) {

@@ -25,15 +25,16 @@ void clear_listen_environment() {
 // would set.
 child_process spawn_echo(const std::vector<int>& fds, std::optional<std::string> names,
                          std::vector<std::string> env = {}) {
-  child_process::options options;
-  options.argv = {LIFETIME_ACTIVATED_ECHO};
+  spawn_options options;
+  options.inherit_environment = false;
+  const std::vector<std::string> argv = {LIFETIME_ACTIVATED_ECHO};
   options.listen_fds = fds;
   options.set_listen_pid = true;
   options.env = std::move(env);
   options.env.push_back("LISTEN_FDS=" + std::to_string(fds.size()));
   if (names)
     options.env.push_back("LISTEN_FDNAMES=" + *names);
-  return child_process::spawn(std::move(options));
+  return child_process(argv, std::move(options));
 }
 
 std::string request(std::uint16_t port) {
@@ -117,7 +118,7 @@ TEST_CASE("passed sockets are taken by name, set close-on-exec, and the variable
   const auto pid = std::to_string(child.pid());
   CHECK(request(http.port) == "name=http fd=3 cloexec=1 listen_env=unset pid=" + pid + "\n");
   CHECK(request(admin.port) == "name=admin fd=4 cloexec=1 listen_env=unset pid=" + pid + "\n");
-  CHECK(child.wait_exit_code() == 0);
+  CHECK(child.wait_for_exit_code() == 0);
 }
 
 TEST_CASE("passed sockets without LISTEN_FDNAMES are named unknown", "[systemd][listen]") {
@@ -125,7 +126,7 @@ TEST_CASE("passed sockets without LISTEN_FDNAMES are named unknown", "[systemd][
   auto child = spawn_echo({listener.fd.get()}, std::nullopt);
   const auto reply = request(listener.port);
   CHECK(reply.rfind("name=unknown fd=3 ", 0) == 0);
-  CHECK(child.wait_exit_code() == 0);
+  CHECK(child.wait_for_exit_code() == 0);
 }
 
 TEST_CASE("a passed descriptor that is not a listening socket stops the process with 78",
@@ -135,7 +136,7 @@ TEST_CASE("a passed descriptor that is not a listening socket stops the process 
   unique_fd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
   {
     auto child = spawn_echo({read_end.get()}, "http");
-    CHECK(child.wait_exit_code() == 78);
+    CHECK(child.wait_for_exit_code() == 78);
     const auto output = child.output();
     CHECK(output.find("descriptor 3 (\"http\", 1 of LISTEN_FDS=1)") != std::string::npos);
     CHECK(output.find("not a socket") != std::string::npos);
@@ -143,7 +144,7 @@ TEST_CASE("a passed descriptor that is not a listening socket stops the process 
   {
     unique_fd unbound(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     auto child = spawn_echo({unbound.get()}, "http");
-    CHECK(child.wait_exit_code() == 78);
+    CHECK(child.wait_for_exit_code() == 78);
     CHECK(child.output().find("not listening") != std::string::npos);
   }
 }
@@ -151,13 +152,14 @@ TEST_CASE("a passed descriptor that is not a listening socket stops the process 
 TEST_CASE("LISTEN_FDS counting a descriptor that is not open stops the process with 78",
           "[systemd][listen]") {
   auto listener = tcp_listener::open();
-  child_process::options options;
-  options.argv = {LIFETIME_ACTIVATED_ECHO};
+  spawn_options options;
+  options.inherit_environment = false;
+  const std::vector<std::string> argv = {LIFETIME_ACTIVATED_ECHO};
   options.listen_fds = {listener.fd.get()};
   options.set_listen_pid = true;
   options.env = {"LISTEN_FDS=2", "LISTEN_FDNAMES=http:admin"};
-  auto child = child_process::spawn(std::move(options));
-  CHECK(child.wait_exit_code() == 78);
+  auto child = child_process(argv, std::move(options));
+  CHECK(child.wait_for_exit_code() == 78);
   const auto output = child.output();
   CHECK(output.find("descriptor 4 (\"admin\", 2 of LISTEN_FDS=2)") != std::string::npos);
   CHECK(output.find("not open") != std::string::npos);
@@ -165,12 +167,13 @@ TEST_CASE("LISTEN_FDS counting a descriptor that is not open stops the process w
 
 TEST_CASE("sockets passed to another process id stop the process with 78", "[systemd][listen]") {
   auto listener = tcp_listener::open();
-  child_process::options options;
-  options.argv = {LIFETIME_ACTIVATED_ECHO};
+  spawn_options options;
+  options.inherit_environment = false;
+  const std::vector<std::string> argv = {LIFETIME_ACTIVATED_ECHO};
   options.listen_fds = {listener.fd.get()};
   options.listen_pid_value = ::getpid();
   options.env = {"LISTEN_FDS=1"};
-  auto child = child_process::spawn(std::move(options));
-  CHECK(child.wait_exit_code() == 78);
+  auto child = child_process(argv, std::move(options));
+  CHECK(child.wait_for_exit_code() == 78);
   CHECK(child.output().find("LISTEN_PID names another process") != std::string::npos);
 }

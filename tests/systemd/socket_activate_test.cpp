@@ -16,13 +16,15 @@ TEST_CASE("a service started by systemd-socket-activate serves on the passed, na
   // it in between, so a failed bind is retried on a new port.
   for (int attempt = 0; attempt < 3; ++attempt) {
     const auto port = free_port();
-    child_process::options options;
-    options.argv = {LIFETIME_SYSTEMD_SOCKET_ACTIVATE, "-l", "127.0.0.1:" + std::to_string(port),
-                    "--fdname=http", LIFETIME_ACTIVATED_ECHO};
-    auto activator = child_process::spawn(std::move(options));
+    spawn_options options;
+    options.inherit_environment = false;
+    const std::vector<std::string> argv = {LIFETIME_SYSTEMD_SOCKET_ACTIVATE, "-l",
+                                           "127.0.0.1:" + std::to_string(port), "--fdname=http",
+                                           LIFETIME_ACTIVATED_ECHO};
+    auto activator = child_process(argv, std::move(options));
     if (!activator.wait_for_output("Listening on 127.0.0.1:" + std::to_string(port))) {
       INFO(activator.output());
-      CHECK(activator.wait_exit_code() != 0);
+      CHECK(activator.wait_for_exit_code() != 0);
       continue;
     }
     std::error_code ec;
@@ -32,7 +34,7 @@ TEST_CASE("a service started by systemd-socket-activate serves on the passed, na
     // systemd-socket-activate execs the service in place: LISTEN_PID is its own pid.
     CHECK(reply == "name=http fd=3 cloexec=1 listen_env=unset pid=" +
                        std::to_string(activator.pid()) + "\n");
-    CHECK(activator.wait_exit_code() == 0);
+    CHECK(activator.wait_for_exit_code() == 0);
     return;
   }
   FAIL("systemd-socket-activate could not bind a free port in 3 attempts");

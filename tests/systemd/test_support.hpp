@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // What the systemd tests need to play the service manager: a datagram socket that receives
 // sd_notify messages (with SCM_RIGHTS descriptors), listening TCP sockets, clients, and child
-// processes started the way systemd starts them (descriptors at 3, LISTEN_PID set to the child's
-// own pid). Everything waits on events with a deadline; nothing sleeps.
+// processes started the way systemd starts them (support/child_process.hpp: descriptors at 3,
+// LISTEN_PID set to the child's own pid). Everything waits on events with a deadline; nothing
+// sleeps.
 #pragma once
 
 #include <fcntl.h>
@@ -34,6 +35,8 @@
 #include <system_error>
 #include <utility>
 #include <vector>
+
+#include "support/child_process.hpp"
 
 namespace lifetime::test::systemd {
 
@@ -284,7 +287,7 @@ inline std::string read_all(int fd, clock::time_point deadline) {
 
 /// Sends `request` on a new connection to 127.0.0.1:`port` and reads the answer until the server
 /// closes the connection (send "Connection: close"). `ec` is the connect error, if any.
-inline std::string exchange(std::uint16_t port, std::string_view request, std::error_code& ec,
+inline std::string raw_exchange(std::uint16_t port, std::string_view request, std::error_code& ec,
                             std::chrono::milliseconds timeout = 10s) {
   auto fd = connect_tcp(port, ec);
   if (ec)
@@ -325,193 +328,9 @@ inline std::uint16_t local_port(int fd) {
   return ntohs(address.sin_port);
 }
 
-/// A child process started the way a service manager starts a service.
-class child_process {
- public:
-  struct options {
-    std::vector<std::string> argv;          ///< argv[0] is the program path
-    std::vector<std::string> env;           ///< "KEY=VALUE"; the parent's environment is not used
-    std::vector<int> listen_fds;            ///< placed at 3, 4, ...; LISTEN_FDS is not added
-    bool set_listen_pid = false;            ///< add LISTEN_PID=<child pid>
-    std::optional<pid_t> listen_pid_value;  ///< add LISTEN_PID=<this> instead
-    bool capture_output = true;             ///< stdout+stderr to a pipe (output())
-  };
-
-  static child_process spawn(options opts) {
-    // Descriptors to place at 3.. are first moved above the target range, so dup2 never
-    // overwrites a source that is still needed.
-    const int count = static_cast<int>(opts.listen_fds.size());
-    std::vector<unique_fd> sources;
-    for (int fd : opts.listen_fds) {
-      const int high = ::fcntl(fd, F_DUPFD_CLOEXEC, 3 + count + 16);
-      if (high < 0)
-        throw_errno("F_DUPFD_CLOEXEC");
-      sources.emplace_back(high);
-    }
-    int pipe_fds[2] = {-1, -1};
-    if (opts.capture_output && ::pipe2(pipe_fds, O_CLOEXEC) < 0)
-      throw_errno("pipe2");
-    unique_fd read_end(pipe_fds[0]);
-    unique_fd write_end(pipe_fds[1]);
-
-    // Everything the child needs is prepared here: after fork() only async-signal-safe calls.
-    std::vector<std::string> env = opts.env;
-    std::size_t pid_slot = static_cast<std::size_t>(-1);
-    if (opts.listen_pid_value) {
-      env.push_back("LISTEN_PID=" + std::to_string(*opts.listen_pid_value));
-    } else if (opts.set_listen_pid) {
-      env.push_back("LISTEN_PID=" + std::string(20, '\0'));
-      pid_slot = env.size() - 1;
-    }
-    std::vector<char*> envp;
-    for (auto& e : env)
-      envp.push_back(e.data());
-    envp.push_back(nullptr);
-    std::vector<char*> argv;
-    for (auto& a : opts.argv)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<int> source_fds;
-    for (auto& s : sources)
-      source_fds.push_back(s.get());
-
-    const pid_t pid = ::fork();
-    if (pid < 0)
-      throw_errno("fork");
-    if (pid == 0) {
-      sigset_t none;
-      sigemptyset(&none);
-      ::sigprocmask(SIG_SETMASK, &none, nullptr);
-      for (int i = 0; i < count; ++i) {
-        if (::dup2(source_fds[static_cast<std::size_t>(i)], 3 + i) < 0)
-          ::_exit(126);
-      }
-      if (write_end) {
-        if (::dup2(write_end.get(), 1) < 0 || ::dup2(write_end.get(), 2) < 0)
-          ::_exit(126);
-      }
-      if (pid_slot != static_cast<std::size_t>(-1)) {
-        char* digits = envp[pid_slot] + std::strlen("LISTEN_PID=");
-        char reversed[20];
-        int n = 0;
-        for (pid_t self = ::getpid(); self > 0; self /= 10) {
-          reversed[n++] = static_cast<char>('0' + self % 10);
-        }
-        for (int i = 0; i < n; ++i)
-          digits[i] = reversed[n - 1 - i];
-        digits[n] = '\0';
-      }
-      ::execve(argv[0], argv.data(), envp.data());
-      ::_exit(127);
-    }
-    child_process child;
-    child.pid_ = pid;
-    child.output_fd_ = std::move(read_end);
-    child.pidfd_ = unique_fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-    if (!child.pidfd_)
-      throw_errno("pidfd_open");
-    return child;
-  }
-
-  child_process() = default;
-  child_process(child_process&& other) noexcept
-      : pid_(std::exchange(other.pid_, -1)),
-        pidfd_(std::move(other.pidfd_)),
-        output_fd_(std::move(other.output_fd_)),
-        output_(std::move(other.output_)),
-        status_(other.status_) {}
-  child_process& operator=(child_process&&) = delete;
-  ~child_process() {
-    if (pid_ > 0 && !status_) {
-      ::kill(pid_, SIGKILL);
-      int status;
-      ::waitpid(pid_, &status, 0);
-    }
-  }
-
-  /// The child's pid (still valid after wait(), for comparisons).
-  pid_t pid() const noexcept { return pid_; }
-  void signal(int signal_number) const {
-    if (!status_)
-      ::kill(pid_, signal_number);
-  }
-
-  /// Waits for the exit until `timeout`; returns the wait status, or nothing on timeout.
-  std::optional<int> wait(std::chrono::milliseconds timeout = 10s) {
-    if (status_)
-      return status_;
-    const auto deadline = clock::now() + timeout;
-    while (true) {
-      pollfd p{pidfd_.get(), POLLIN, 0};
-      const int ready = ::poll(&p, 1, millis_until(deadline));
-      if (ready < 0 && errno == EINTR)
-        continue;
-      if (ready < 0)
-        throw_errno("poll pidfd");
-      if (ready == 0)
-        return std::nullopt;
-      int status = 0;
-      if (::waitpid(pid_, &status, 0) == pid_) {
-        status_ = status;
-        return status_;
-      }
-    }
-  }
-
-  /// The exit code, or -signal if killed, or nothing on timeout.
-  std::optional<int> wait_exit_code(std::chrono::milliseconds timeout = 10s) {
-    const auto status = wait(timeout);
-    if (!status)
-      return std::nullopt;
-    if (WIFEXITED(*status))
-      return WEXITSTATUS(*status);
-    return -WTERMSIG(*status);
-  }
-
-  /// Reads the child's output until it contains `needle`; false if it does not before `timeout`
-  /// (or the child closes its output first).
-  bool wait_for_output(std::string_view needle, std::chrono::milliseconds timeout = 10s) {
-    const auto deadline = clock::now() + timeout;
-    char buffer[4096];
-    while (output_.find(needle) == std::string::npos) {
-      if (!output_fd_)
-        return false;
-      pollfd p{output_fd_.get(), POLLIN, 0};
-      const int ready = ::poll(&p, 1, millis_until(deadline));
-      if (ready < 0 && errno == EINTR)
-        continue;
-      if (ready <= 0)
-        return false;
-      const ssize_t n = ::read(output_fd_.get(), buffer, sizeof buffer);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0) {
-        output_fd_.reset();
-        return output_.find(needle) != std::string::npos;
-      }
-      output_.append(buffer, static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-
-  /// What wait_for_output() has read so far.
-  const std::string& output_so_far() const noexcept { return output_; }
-
-  /// Everything the child wrote to stdout/stderr until it closed them (or `timeout`).
-  std::string output(std::chrono::milliseconds timeout = 10s) {
-    if (output_fd_) {
-      output_ += read_all(output_fd_.get(), clock::now() + timeout);
-      output_fd_.reset();
-    }
-    return output_;
-  }
-
- private:
-  pid_t pid_ = -1;
-  unique_fd pidfd_;
-  unique_fd output_fd_;
-  std::string output_;
-  std::optional<int> status_;
-};
+/// Child processes are started with the parent's environment left out (inherit_environment
+/// false), as a service manager does: see support/child_process.hpp.
+using lifetime::test::child_process;
+using lifetime::test::spawn_options;
 
 }  // namespace lifetime::test::systemd
