@@ -56,6 +56,18 @@ TEST_CASE("GET / serves the self-contained web page") {
   CHECK(get(server.port(), "/nothing-here").status == 404);
 }
 
+// The page used to load with a 404: browsers ask for /favicon.ico.
+TEST_CASE("the page has an icon: loading it asks the server for nothing missing") {
+  test_server server;
+  const auto page = get(server.port(), "/");
+  CHECK(page.body.find("<link rel=\"icon\" href=\"/favicon.ico\"") != std::string::npos);
+  const auto icon = get(server.port(), "/favicon.ico");
+  CHECK(icon.status == 200);
+  CHECK(icon.header("content-type") == "image/svg+xml");
+  CHECK(icon.body.rfind("<svg", 0) == 0);
+  CHECK(!icon.header("cache-control").empty());
+}
+
 TEST_CASE("a client that half-closes mid-/api/work cancels the work with client_disconnected",
           "[threads]") {
   test_server server;

@@ -24,6 +24,7 @@ using result = boost::asio::awaitable<void>;
 using http::request_context;
 
 result page(request_context& ctx);                                // GET /
+result favicon(request_context& ctx);                             // GET /favicon.ico
 result hello(request_context& ctx);                               // GET /hello
 result healthz(request_context& ctx);                             // GET /healthz
 result readyz(request_context& ctx);                              // GET /readyz

@@ -16,6 +16,7 @@ http::router application::routes() {
   const std::vector<http::filter_function> csrf{antiforgery(sessions_)};
   http::router r;
   r.add(verb::get, "/", handlers::page)
+      .add(verb::get, "/favicon.ico", handlers::favicon)
       .add(verb::get, "/hello", handlers::hello)
       .add(verb::get, "/healthz", handlers::healthz)
       .add(verb::get, "/readyz", handlers::readyz)
