@@ -14,43 +14,11 @@
 #include <string>
 #include <vector>
 
-#include "support/child_process.hpp"
+#include "host_process.hpp"
 
 using namespace std::chrono_literals;
 using lifetime::test::child_process;
-using clock_type = std::chrono::steady_clock;
-
-namespace {
-
-std::vector<std::string> app(std::vector<std::string> args) {
-  args.insert(args.begin(), LIFETIME_HOST_TEST_APP);
-  return args;
-}
-
-/// Waits for a line containing `text` (bounded); fails with the whole output so far.
-#define REQUIRE_LINE(child, text)                    \
-  do {                                               \
-    const auto found_ = (child).wait_for_line(text); \
-    INFO((child).output());                          \
-    REQUIRE(found_);                                 \
-  } while (false)
-
-/// Waits for the app to report that every service started.
-void require_ready(child_process& child) {
-  REQUIRE_LINE(child, "started in");
-}
-
-std::string temp_file(const std::string& name, const std::string& content) {
-  const std::string path = "/tmp/lifetime_host_test_" + std::to_string(::getpid()) + "_" + name;
-  std::ofstream(path) << content;
-  return path;
-}
-
-double seconds_since(clock_type::time_point since, clock_type::time_point until) {
-  return std::chrono::duration<double>(until - since).count();
-}
-
-}  // namespace
+using namespace lifetime::test::host_process;
 
 TEST_CASE("SIGTERM with nothing running stops through the six phases in order and exits 0",
           "[host][process][threads]") {
@@ -442,88 +410,4 @@ TEST_CASE(
   const auto code = child.wait_for_exit_code(10s);
   INFO(child.output());
   CHECK(code == 0);
-}
-
-TEST_CASE("an unknown option exits 64 naming it", "[host][process]") {
-  child_process child(app({"--bogus"}));
-  const auto code = child.wait_for_exit_code(10s);
-  INFO(child.output());
-  REQUIRE(code == 64);
-  CHECK(child.index_of("--bogus") >= 0);
-}
-
-TEST_CASE("a malformed duration exits 64 naming the option and the value", "[host][process]") {
-  child_process child(app({"--shutdown-timeout", "soon"}));
-  const auto code = child.wait_for_exit_code(10s);
-  INFO(child.output());
-  REQUIRE(code == 64);
-  const int index = child.index_of("soon");
-  REQUIRE(index >= 0);
-  CHECK(child.lines()[static_cast<std::size_t>(index)].find("shutdown-timeout") !=
-        std::string::npos);
-}
-
-TEST_CASE("a bad config file exits 78 naming the file and the line", "[host][process]") {
-  const auto config = temp_file("bad.ini", "# comment\ngreeting = hi\nthis is not an option\n");
-  child_process child(app({"--config", config}));
-  const auto code = child.wait_for_exit_code(10s);
-  INFO(child.output());
-  REQUIRE(code == 78);
-  CHECK(child.index_of(config + ":3:") >= 0);
-  std::remove(config.c_str());
-}
-
-TEST_CASE("a missing config file exits 78 naming it", "[host][process]") {
-  child_process child(app({"--config", "/nonexistent/lifetime.ini"}));
-  const auto code = child.wait_for_exit_code(10s);
-  INFO(child.output());
-  REQUIRE(code == 78);
-  CHECK(child.index_of("/nonexistent/lifetime.ini") >= 0);
-}
-
-TEST_CASE("--help and --version print and exit 0", "[host][process]") {
-  {
-    child_process child(app({"--help"}));
-    REQUIRE(child.wait_for_exit_code(10s) == 0);
-    INFO(child.output());
-    CHECK(child.index_of("--shutdown-timeout") >= 0);
-    CHECK(child.index_of("--lease-never") >= 0);
-    CHECK(child.index_of("LIFETIME_SHUTDOWN_TIMEOUT") >= 0);
-  }
-  {
-    child_process child(app({"--version"}));
-    REQUIRE(child.wait_for_exit_code(10s) == 0);
-    CHECK(child.index_of("host_test_app 1.2.3") >= 0);
-  }
-}
-
-TEST_CASE("options come from LIFETIME_ environment variables", "[host][process][threads]") {
-  child_process child(app({}), {"LIFETIME_SHUTDOWN_TIMEOUT=7s", "LIFETIME_DRAIN_DELAY=50ms"});
-  require_ready(child);
-  child.signal(SIGTERM);
-  REQUIRE(child.wait_for_exit_code(10s) == 0);
-  INFO(child.output());
-  CHECK(child.index_of("budget 7s, drain delay 50ms") >= 0);
-}
-
-TEST_CASE("a malformed LIFETIME_ variable exits 78 naming the variable", "[host][process]") {
-  child_process child(app({}), {"LIFETIME_DRAIN_DELAY=-5s"});
-  REQUIRE(child.wait_for_exit_code(10s) == 78);
-  INFO(child.output());
-  CHECK(child.index_of("LIFETIME_DRAIN_DELAY") >= 0);
-}
-
-TEST_CASE("with JOURNAL_STREAM set every log line starts with its syslog priority",
-          "[host][process][threads]") {
-  child_process child(app({"--log-level", "debug"}), {"JOURNAL_STREAM=8:1234"});
-  REQUIRE_LINE(child, "<6>host_test_app: started in");
-  child.signal(SIGTERM);
-  REQUIRE(child.wait_for_exit_code(10s) == 0);
-  INFO(child.output());
-  CHECK(child.index_of("<7>") >= 0);
-  for (const auto& line : child.lines()) {
-    CHECK(line.size() > 3);
-    CHECK(line[0] == '<');
-    CHECK(line.find("] [") == std::string::npos);  // no timestamp
-  }
 }

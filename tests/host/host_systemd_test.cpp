@@ -15,10 +15,12 @@
 #include <string>
 #include <vector>
 
+#include "host_process.hpp"
 #include "support/child_process.hpp"
 
 using namespace std::chrono_literals;
 using lifetime::test::child_process;
+using lifetime::test::host_process::app;
 
 namespace {
 
@@ -82,11 +84,6 @@ class fake_manager {
   std::vector<std::string> messages_;
   std::size_t next_ = 0;
 };
-
-std::vector<std::string> app(std::vector<std::string> args) {
-  args.insert(args.begin(), LIFETIME_HOST_TEST_APP);
-  return args;
-}
 
 }  // namespace
 

@@ -300,7 +300,7 @@ TEST_CASE("upload names with .., /, NUL and control characters answer 400 and wr
   CHECK(around == std::vector<std::string>{"storage"});
   // A good name still works.
   const auto ok = raw_exchange(server.port, "PUT /api/uploads/good.txt HTTP/1.1\r\nHost: x\r\n" +
-                                            s.headers() + "Content-Length: 5\r\n\r\nhello");
+                                                s.headers() + "Content-Length: 5\r\n\r\nhello");
   REQUIRE(ok);
   CHECK(ok->status == 201);
   CHECK(fs::exists(storage / "good.txt"));
@@ -337,21 +337,21 @@ TEST_CASE(
   for (const auto& [what, headers] : attempts) {
     INFO(what);
     const auto start =
-        raw_exchange(server.port, "POST /api/operations?seconds=1 HTTP/1.1\r\nHost: x\r\n" + headers +
-                                  "Content-Length: 0\r\n\r\n");
+        raw_exchange(server.port, "POST /api/operations?seconds=1 HTTP/1.1\r\nHost: x\r\n" +
+                                      headers + "Content-Length: 0\r\n\r\n");
     REQUIRE(start);
     CHECK(start->status == 403);
     const auto upload =
         raw_exchange(server.port, "PUT /api/uploads/forged.txt HTTP/1.1\r\nHost: x\r\n" + headers +
-                                  "Content-Length: 5\r\n\r\nhello");
+                                      "Content-Length: 5\r\n\r\nhello");
     REQUIRE(upload);
     CHECK(upload->status == 403);
   }
   CHECK(!fs::exists(storage / "forged.txt"));
   // The genuine token works.
   const auto genuine =
-      raw_exchange(server.port, "POST /api/operations?seconds=1 HTTP/1.1\r\nHost: x\r\n" + a.headers() +
-                                "Content-Length: 0\r\n\r\n");
+      raw_exchange(server.port, "POST /api/operations?seconds=1 HTTP/1.1\r\nHost: x\r\n" +
+                                    a.headers() + "Content-Length: 0\r\n\r\n");
   REQUIRE(genuine);
   CHECK(genuine->status == 202);
 }
@@ -364,7 +364,7 @@ TEST_CASE("another session cannot see, follow or cancel an operation: 404, and i
   const auto other = new_session(server.port);
   const auto started =
       raw_exchange(server.port, "POST /api/operations?seconds=30 HTTP/1.1\r\nHost: x\r\n" +
-                                owner.headers() + "Content-Length: 0\r\n\r\n");
+                                    owner.headers() + "Content-Length: 0\r\n\r\n");
   REQUIRE(started);
   REQUIRE(started->status == 202);
   const auto id = json_string(started->body, "id");
@@ -382,7 +382,7 @@ TEST_CASE("another session cannot see, follow or cancel an operation: 404, and i
   }
   const auto cancel =
       raw_exchange(server.port, "POST /api/operations/" + id + "/cancel HTTP/1.1\r\nHost: x\r\n" +
-                                other.headers() + "Content-Length: 0\r\n\r\n");
+                                    other.headers() + "Content-Length: 0\r\n\r\n");
   REQUIRE(cancel);
   CHECK(cancel->status == 404);
   // Guessing: a well-formed id that does not exist, and the owner's id with one character
@@ -401,7 +401,7 @@ TEST_CASE("another session cannot see, follow or cancel an operation: 404, and i
   CHECK(json_string(mine->body, "state") == "running");
   const auto own_cancel =
       raw_exchange(server.port, "POST /api/operations/" + id + "/cancel HTTP/1.1\r\nHost: x\r\n" +
-                                owner.headers() + "Content-Length: 0\r\n\r\n");
+                                    owner.headers() + "Content-Length: 0\r\n\r\n");
   REQUIRE(own_cancel);
   CHECK(own_cancel->status == 200);
 }

@@ -9,8 +9,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "support/http_client.hpp"
 #include "support/child_process.hpp"
 #include "support/eventually.hpp"
+#include "support/http_client.hpp"
 
 namespace lifetime::test {
 

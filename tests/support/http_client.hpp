@@ -92,8 +92,9 @@ inline http_response get(std::uint16_t port, std::string_view target) {
 
 /// Sends the raw request `text` on a fresh connection and reads one response; nothing on timeout,
 /// if the server is gone or if it closed the connection first.
-std::optional<http_response> raw_exchange(std::uint16_t port, std::string_view text,
-                                      std::chrono::milliseconds timeout = std::chrono::seconds(10));
+std::optional<http_response> raw_exchange(
+    std::uint16_t port, std::string_view text,
+    std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 /// The raw text of "GET <target> HTTP/1.1" with Host and `extra_headers` (each ending in CRLF).
 inline std::string get_request(const std::string& target, const std::string& extra_headers = "") {

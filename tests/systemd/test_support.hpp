@@ -288,7 +288,7 @@ inline std::string read_all(int fd, clock::time_point deadline) {
 /// Sends `request` on a new connection to 127.0.0.1:`port` and reads the answer until the server
 /// closes the connection (send "Connection: close"). `ec` is the connect error, if any.
 inline std::string raw_exchange(std::uint16_t port, std::string_view request, std::error_code& ec,
-                            std::chrono::milliseconds timeout = 10s) {
+                                std::chrono::milliseconds timeout = 10s) {
   auto fd = connect_tcp(port, ec);
   if (ec)
     return {};
