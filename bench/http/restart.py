@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""POST /admin/restart under load: socket errors, and how long the server was not serving.
+"""POST /admin/restart under load: socket errors, how long the server was not serving, and
+whether requests in flight across a restart finish.
 
 wrk keeps a steady load on GET /hello while this script restarts the web host K times through
 POST /admin/restart (Authorization: Bearer <token>). A prober thread meanwhile opens a new
@@ -8,10 +9,13 @@ connection for every GET /hello, as fast as it can, and records when each answer
 every failure (refused, reset, non-200). For each restart the "not serving" time is the longest
 gap between two successful probes in the 2 s after the restart was asked for; the same gap
 measured outside restarts in the same run is the baseline (the prober's own resolution).
+Meanwhile long requesters keep GET /api/work?seconds=L (L shorter than --restart-grace) in flight
+on keep-alive connections: with a reload that drains, none of them is cancelled.
 
     bench/http/restart.py [--quick] [--restarts K] [--demo PATH] [--threads N]
+                          [--restart-grace 10s] [--long 0.4]
 
-Target: zero socket errors in wrk and in the prober.
+Targets: zero socket errors in wrk and in the prober; no long request cancelled.
 """
 
 from __future__ import annotations
@@ -54,6 +58,33 @@ class Prober(threading.Thread):
                 self.failures.append((time.monotonic(), type(e).__name__))
 
 
+class LongRequester(threading.Thread):
+    """Keeps one GET /api/work?seconds=L in flight at a time on a keep-alive connection."""
+
+    def __init__(self, port: int, seconds: float):
+        super().__init__(daemon=True)
+        self.port = port
+        self.seconds = seconds
+        self.statuses: dict[int, int] = {}
+        self.errors: list[str] = []
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        c = None
+        while not self.stopping.is_set():
+            try:
+                if c is None:
+                    c = benchlib.Connection(self.port, timeout=30)
+                r = c.get(f"/api/work?seconds={self.seconds}")
+                self.statuses[r.status] = self.statuses.get(r.status, 0) + 1
+                if r.headers.get("connection", "").lower() == "close":
+                    c.close()
+                    c = None
+            except OSError as e:
+                self.errors.append(type(e).__name__)
+                c = None
+
+
 def max_gap(times: list[float], start: float, end: float) -> float:
     i = max(0, bisect.bisect_left(times, start) - 1)
     j = bisect.bisect_right(times, end)
@@ -69,17 +100,25 @@ def main() -> int:
     parser.add_argument("--demo")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--load-connections", type=int, default=16)
+    parser.add_argument("--restart-grace", default="10s")
+    parser.add_argument("--long", type=float, default=0.4,
+                        help="seconds of each long request kept in flight across restarts")
+    parser.add_argument("--long-requesters", type=int, default=4)
     args = parser.parse_args()
     restarts, interval = (2, 0.5) if args.quick else (args.restarts, args.interval)
     binary = benchlib.find_demo(args.demo)
 
-    with benchlib.Demo(binary, "--admin-token", TOKEN, threads=args.threads) as demo:
+    with benchlib.Demo(binary, "--admin-token", TOKEN, "--restart-grace", args.restart_grace,
+                       threads=args.threads) as demo:
         wrk = benchlib.Wrk(f"http://127.0.0.1:{demo.port}/hello",
                            seconds=restarts * interval + 3, connections=args.load_connections)
         if not wrk.available:
             print("wrk not installed: restarting under the prober's load only")
         prober = Prober(demo.port)
         prober.start()
+        longs = [LongRequester(demo.port, args.long) for _ in range(args.long_requesters)]
+        for long in longs:
+            long.start()
         # Baseline windows: load and prober running, no restart.
         baseline_starts = []
         for _ in range(max(1, min(restarts, 5))):
@@ -93,7 +132,7 @@ def main() -> int:
             t = time.monotonic()
             r = c.request("POST", "/admin/restart", {"Authorization": f"Bearer {TOKEN}"})
             c.close()
-            if r.status != 202:
+            if r.status != 200:
                 raise RuntimeError(f"/admin/restart answered {r.status}: {r.body!r}")
             asked.append(t)
             benchlib.wait_for(
@@ -103,6 +142,10 @@ def main() -> int:
             time.sleep(interval)
         prober.stopping.set()
         prober.join()
+        for long in longs:
+            long.stopping.set()
+        for long in longs:
+            long.join()
         result = wrk.result() if wrk.available else {}
 
     ok = sorted(prober.ok)
@@ -132,9 +175,18 @@ def main() -> int:
           f"{1000 * (statistics.median(gaps) - statistics.median(baseline)):.2f} ms |")
     print(f"| POST /admin/restart → restart counted | median "
           f"{1000 * statistics.median(counted):.2f} ms |")
+    long_statuses: dict[int, int] = {}
+    for long in longs:
+        for status, n in long.statuses.items():
+            long_statuses[status] = long_statuses.get(status, 0) + n
+    long_errors = sum(len(long.errors) for long in longs)
+    long_failed = sum(n for status, n in long_statuses.items() if status != 200) + long_errors
+    print(f"| long requests ({args.long} s, grace {args.restart_grace}, {len(longs)} in flight): "
+          f"by status, socket errors | {dict(sorted(long_statuses.items()))}, {long_errors} |")
     errors = (result.get("socket_errors", 0) if result else 0) + len(socket_failures)
     print()
     print(f"zero socket errors: {'met' if errors == 0 else 'MISSED'}")
+    print(f"no long request cancelled by a restart: {'met' if long_failed == 0 else 'MISSED'}")
     return 0
 
 

@@ -115,6 +115,10 @@ void declare_options(lifetime::host::options& opts) {
       "idle-timeout",
       po::value<duration_value>()->default_value(duration_value{30s})->value_name("DURATION"),
       "time a keep-alive connection may stay idle")(
+      "restart-grace",
+      po::value<duration_value>()->default_value(duration_value{10s})->value_name("DURATION"),
+      "after a reload (SIGHUP, POST /admin/restart), how long requests that started before it "
+      "may still run before they are cancelled with reason restart (0: at once)")(
       "max-header-size",
       po::value<byte_count>()->default_value(byte_count{8 * 1024})->value_name("BYTES"),
       "largest request header in bytes (431 past it)")(
@@ -142,6 +146,7 @@ lifetime::demo::demo_config config_from(const lifetime::host::options& opts) {
   config.request_timeout = opts.duration("request-timeout");
   config.header_timeout = opts.duration("header-timeout");
   config.idle_timeout = opts.duration("idle-timeout");
+  config.restart_grace = opts.duration("restart-grace");
   config.max_header_size =
       static_cast<std::size_t>(opts.value<byte_count>("max-header-size").value);
   config.max_body_size = static_cast<std::size_t>(opts.value<byte_count>("max-body-size").value);

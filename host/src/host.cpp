@@ -115,6 +115,20 @@ void host::request_reload() {
   asio::co_spawn(impl_->strand_, impl_->reload(), asio::detached);
 }
 
+void host::set_status_note(std::string note) {
+  {
+    std::lock_guard lock(impl_->status_note_mutex_);
+    impl_->status_note_ = std::move(note);
+  }
+  if (impl_->lifetime_.state() == lifetime_state::started && !impl_->reloading_)
+    impl_->notifier_.status(impl_->running_status());
+}
+
+std::string host::impl::running_status() const {
+  std::lock_guard lock(status_note_mutex_);
+  return status_note_.empty() ? std::string("running") : "running; " + status_note_;
+}
+
 std::string host::state_dump() const {
   return impl_->state_dump();
 }

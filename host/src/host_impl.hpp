@@ -189,6 +189,8 @@ struct host::impl : std::enable_shared_from_this<host::impl> {
   /// One line for systemd's STATUS= during the stop: phase, in-flight count, time left.
   std::string stop_status() const;
   std::string state_dump() const;
+  /// STATUS= while running: "running", or "running; " and the note set_status_note() gave.
+  std::string running_status() const;
 
   // service_hooks.cpp
   /// Runs `pass.hook` for each eligible service, one at a time, each bounded by pass.deadline;
@@ -248,7 +250,9 @@ struct host::impl : std::enable_shared_from_this<host::impl> {
   std::atomic<int> signal_count_{0};
   std::atomic<int> exit_code_{0};
   std::atomic<bool> reloading_{false};
-  bool started_ = false;  // start() called
+  mutable std::mutex status_note_mutex_;
+  std::string status_note_;  // see host::set_status_note()
+  bool started_ = false;     // start() called
   std::atomic<bool> finished_{false};
   std::function<void(int)> on_exit_;
 

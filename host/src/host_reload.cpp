@@ -23,6 +23,10 @@ asio::awaitable<void> host::impl::reload() {
   const auto began = clock::now();
   notifier_.reloading();
   notifier_.status("reloading");
+  {
+    std::lock_guard lock(status_note_mutex_);
+    status_note_.clear();
+  }
   bool ok = true;
   try {
     if (options_.reload_config)
@@ -47,7 +51,7 @@ asio::awaitable<void> host::impl::reload() {
   }
   if (lifetime_.state() == lifetime_state::started) {
     notifier_.ready();
-    notifier_.status("running");
+    notifier_.status(running_status());
   }
   reloading_ = false;
 }

@@ -149,6 +149,8 @@ asio::awaitable<void> connection::run() {
     spdlog::debug("connection {}: {}", transport_.peer, e.what());
   }
   admitted_.reset();  // no request came for it
+  if (generation_)    // a request that ended in an exception
+    std::exchange(generation_, nullptr)->leave(cancellation_reason::client_disconnected);
   co_await watch_.stop();
   transport_.close_now();
 }
@@ -231,7 +233,8 @@ asio::awaitable<bool> connection::serve_one() {
   const auto deadline = request_deadline(*url, *config, started, bad_timeout);
   // The request's token: its parents and deadline are fixed now, the source itself is made when
   // the handler first asks for it.
-  token_.begin(config->request_cancellation, env.cancel_in_flight, server_->generation(), deadline);
+  generation_ = server_->enter_generation();
+  token_.begin(config->request_cancellation, env.cancel_in_flight, generation_->token(), deadline);
   body_.begin(parser, config->header_timeout);
 
   request_context ctx(*this, header_, *url, std::move(match.params), config);
@@ -258,6 +261,7 @@ asio::awaitable<bool> connection::serve_one() {
   log_access(transport_.peer, method, target, ctx.status() == 0 ? 499 : ctx.status(), started,
              ended.reason, ctx.log_note());
   holder.reset();
+  std::exchange(generation_, nullptr)->leave(ended.reason);
   in_request_ = false;
   const auto keep = [&] {
     return !must_close && ctx.keep_alive() && !watch_.peer_gone() && !transport_.closed();

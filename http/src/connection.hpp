@@ -40,6 +40,7 @@
 
 #include "body_reader.hpp"
 #include "disconnect_watch.hpp"
+#include "generation.hpp"
 #include "request_reader.hpp"
 #include "request_token.hpp"
 #include "transport.hpp"
@@ -119,6 +120,8 @@ class connection final : public std::enable_shared_from_this<connection>, public
   // arrived: its next request enters the gate on it.
   std::optional<lifetime::gate::holder> admitted_;
   bool in_request_ = false;  // from entering the in-flight gate to leaving it
+  // The server generation the current request runs in, from its start until it is answered.
+  std::shared_ptr<generation> generation_;
 };
 
 }  // namespace lifetime::http::detail

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <lifetime/http/server.hpp>
 
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -11,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "connection.hpp"
+#include "generation.hpp"
 #include "listeners.hpp"
 
 namespace lifetime::http {
@@ -30,11 +32,16 @@ server::server(asio::any_io_executor executor, server_environment environment, r
       environment_(std::move(environment)),
       load_(std::move(load)),
       router_(std::move(routes)),
-      config_(load_ ? load_() : std::make_shared<const server_config>()) {}
+      config_(load_ ? load_() : std::make_shared<const server_config>()),
+      current_(std::make_shared<detail::generation>(1)) {}
 
 server::~server() {
   stop_registration_.reset();
-  generation_.cancel(cancellation_reason::application_stopping);
+  current_->cancel(cancellation_reason::application_stopping);
+  for (const auto& weak : retiring_) {
+    if (auto g = weak.lock())
+      g->cancel(cancellation_reason::application_stopping);
+  }
 }
 
 void server::start(std::vector<adopted_listener> adopted) {
@@ -49,6 +56,7 @@ void server::start(std::vector<adopted_listener> adopted) {
   {
     std::lock_guard lock(mutex_);
     listeners_ = opened;
+    bound_listen_ = config->listen;
   }
   started_ = true;
   for (auto& l : opened)
@@ -89,45 +97,95 @@ void server::accept_on(const std::shared_ptr<listener>& l) {
       asio::detached);
 }
 
-bool server::restart() {
-  bool loaded = true;
+restart_report server::restart() {
+  restart_report report;
   std::shared_ptr<const server_config> fresh;
   try {
     fresh = load_ ? load_() : config();
   } catch (const std::exception& e) {
     spdlog::error("restart: configuration not reloaded: {}", e.what());
-    loaded = false;
+    report.config_loaded = false;
   }
-  cancellation_source old;
+  std::shared_ptr<detail::generation> old;
+  std::vector<std::function<void(const restart_report&)>> waiters;
   {
     std::lock_guard lock(mutex_);
     if (fresh) {
-      if (fresh->listen != config_->listen) {
-        spdlog::warn(
-            "restart: --listen changed; listening sockets are kept until the process restarts");
+      if (fresh->listen != bound_listen_) {
+        report.listen_changed = true;
+        report.listen_wanted = fresh->listen;
       }
       config_ = fresh;
     }
-    old = std::exchange(generation_, cancellation_source());
+    old = std::exchange(current_, std::make_shared<detail::generation>(current_->number() + 1));
+    report.generation = current_->number();
+    std::erase_if(retiring_, [](const auto& weak) { return weak.expired(); });
+    retiring_.push_back(old);
+    waiters.swap(restart_waiters_);
   }
-  old.cancel(cancellation_reason::restart);
-  metrics_.restarts_total.fetch_add(1, std::memory_order_relaxed);
   const auto config = this->config();
+  report.previous = old->number();
+  report.grace = config->restart_grace;
+  report.previous_in_flight = old->retire(executor_, config->restart_grace,
+                                          [self = weak_from_this()](const drain_report& r) {
+                                            if (auto s = self.lock())
+                                              s->on_generation_drained(r);
+                                          });
+  metrics_.restarts_total.fetch_add(1, std::memory_order_relaxed);
   for (const auto& observer : restart_observers_)
     observer(*config);
-  spdlog::info("web host restarted (generation {})", metrics_.restarts_total.load());
-  return loaded;
+  if (report.listen_changed) {
+    spdlog::warn(
+        "restart: --listen changed to {}; the listening sockets stay as they are until a "
+        "new process binds them (restart the service, or SIGUSR1 for an upgrade)",
+        fmt::join(report.listen_wanted, ", "));
+  }
+  spdlog::info(
+      "web host restarted (generation {}); generation {} has {} request(s) in flight, "
+      "{} ms of grace",
+      report.generation, report.previous, report.previous_in_flight, report.grace.count());
+  for (auto& waiter : waiters)
+    waiter(report);
+  return report;
+}
+
+void server::on_generation_drained(const drain_report& report) {
+  spdlog::info(
+      "generation {} drained in {} ms: {} request(s) in flight at the restart: {} "
+      "completed, {} cancelled (restart), {} ended otherwise",
+      report.generation, report.took.count(), report.in_flight_at_restart, report.completed,
+      report.cancelled, report.other);
+  std::vector<std::function<void(const drain_report&)>> observers;
+  {
+    std::lock_guard lock(mutex_);
+    observers = drained_observers_;
+  }
+  for (const auto& observer : observers)
+    observer(report);
+}
+
+void server::on_drained(std::function<void(const drain_report&)> observer) {
+  std::lock_guard lock(mutex_);
+  drained_observers_.push_back(std::move(observer));
+}
+
+std::shared_ptr<detail::generation> server::enter_generation() {
+  std::lock_guard lock(mutex_);
+  current_->enter();
+  return current_;
 }
 
 void server::on_restart(std::function<void(const server_config&)> observer) {
   restart_observers_.push_back(std::move(observer));
 }
 
-void server::request_restart() {
+void server::request_restart(std::function<void(const restart_report&)> done) {
   std::function<void()> handler;
   {
     std::lock_guard lock(mutex_);
     handler = restart_handler_;
+    if (done)
+      restart_waiters_.push_back(std::move(done));
   }
   if (handler)
     handler();
@@ -157,6 +215,11 @@ void server::stop_accepting() {
       return;
     stop_admission_ = admission;
     listeners = listeners_;
+    // The stop's phases bound the requests of replaced generations from now on.
+    for (const auto& weak : retiring_) {
+      if (auto g = weak.lock())
+        g->stop_grace();
+    }
   }
   const auto connections = live_connections();
   for (auto& l : listeners)
@@ -239,7 +302,12 @@ std::shared_ptr<const server_config> server::config() const {
 
 cancellation_token server::generation() const {
   std::lock_guard lock(mutex_);
-  return generation_.token();
+  return current_->token();
+}
+
+std::uint64_t server::generation_number() const {
+  std::lock_guard lock(mutex_);
+  return current_->number();
 }
 
 bool server::ready() const noexcept {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <lifetime/http/server_service.hpp>
 
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -62,8 +63,13 @@ asio::awaitable<void> server_service::start(cancellation_token token) {
 }
 
 asio::awaitable<void> server_service::reload() {
-  if (server_)
-    server_->restart();
+  if (!server_)
+    co_return;
+  const auto report = server_->restart();
+  if (report.listen_changed) {
+    host_.set_status_note(fmt::format("--listen {} needs a new process (restart or SIGUSR1)",
+                                      fmt::join(report.listen_wanted, ",")));
+  }
   co_return;
 }
 

@@ -107,8 +107,8 @@ TEST_CASE("during the drain delay /readyz answers 503 and responses carry Connec
   CHECK(demo.wait_exit(std::chrono::seconds(10)) == 0);
 }
 
-TEST_CASE("SIGHUP restarts the web host: in-flight work gets 503 restart, serving goes on") {
-  demo_process demo({});
+TEST_CASE("SIGHUP with no restart grace: in-flight work gets 503 restart, serving goes on") {
+  demo_process demo({"--restart-grace=0"});
   http_client c(demo.port());
   c.send_request("GET", "/api/work?seconds=30");
   REQUIRE(eventually([&] { return metric(demo.port(), "demo_work_in_progress") == 1; }));
@@ -121,6 +121,23 @@ TEST_CASE("SIGHUP restarts the web host: in-flight work gets 503 restart, servin
   CHECK(r.body.find("\"reason\":\"restart\"") != std::string::npos);
   CHECK(get(demo.port(), "/hello").status == 200);
   CHECK(metric(demo.port(), "demo_web_host_restarts_total") == 1);
+  demo.signal(SIGTERM);
+  CHECK(demo.wait_exit(std::chrono::seconds(10)) == 0);
+}
+
+TEST_CASE("SIGHUP drains: in-flight work of the old generation ends 200 within the restart grace") {
+  demo_process demo({"--restart-grace=20s"});
+  http_client c(demo.port());
+  c.send_request("GET", "/api/work?seconds=0.5");
+  REQUIRE(eventually([&] { return metric(demo.port(), "demo_work_in_progress") == 1; }));
+  REQUIRE(demo.wait_for_log("started in", std::chrono::seconds(10)));
+  demo.signal(SIGHUP);
+  REQUIRE(demo.wait_for_log("web host restarted (generation 2)", std::chrono::seconds(10)));
+  CHECK(get(demo.port(), "/hello").status == 200);
+  CHECK(c.read_response().status == 200);
+  CHECK(demo.wait_for_log("generation 1 drained", std::chrono::seconds(10)));
+  CHECK(demo.output().find("completed, 0 cancelled (restart)") != std::string::npos);
+  CHECK(metric(demo.port(), "http_requests_aborted_total{reason=\"restart\"}") == 0);
   demo.signal(SIGTERM);
   CHECK(demo.wait_exit(std::chrono::seconds(10)) == 0);
 }

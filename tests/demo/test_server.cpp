@@ -46,7 +46,8 @@ test_server::test_server(demo_config config, unsigned threads) : work_(io_.get_e
 
 void test_server::set_next_config(demo_config config) {
   std::lock_guard lock(*config_mutex_);
-  config.listen = next_config_->listen;
+  if (config.listen == demo_config{}.listen)  // not chosen by the test: keep serving where it does
+    config.listen = next_config_->listen;
   *next_config_ = std::move(config);
 }
 

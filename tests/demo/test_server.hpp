@@ -42,7 +42,8 @@ class test_server {
   /// The io_context the host runs on (a test may post work that holds its threads).
   boost::asio::io_context& io() { return io_; }
   const std::filesystem::path& storage() const { return storage_.path; }
-  /// Replaces the configuration the next restart loads.
+  /// Replaces the configuration the next restart loads (its listen address too, if the test set
+  /// one other than the default).
   void set_next_config(demo_config config);
 
   lifetime::cancellation_source stopping;

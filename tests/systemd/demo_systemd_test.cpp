@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -100,6 +101,28 @@ class notification_log {
       joined += "[" + s + "] ";
     return joined;
   }
+  // Reads until a STATUS= equal to `text` (or starting with it, `prefix`) arrives.
+  bool wait_for_status(std::string_view text, bool prefix,
+                       std::chrono::milliseconds timeout = 20s) {
+    const auto deadline = clock::now() + timeout;
+    while (true) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+      auto message = receiver_.receive(std::max(left, std::chrono::milliseconds(0)));
+      if (!message)
+        return false;
+      if (message->text == "WATCHDOG=1") {
+        pings_.push_back(clock::now());
+      } else if (starts_with(message->text, "STATUS=")) {
+        statuses_.push_back(message->text.substr(7));
+        if (prefix ? starts_with(statuses_.back(), text) : statuses_.back() == text)
+          return true;
+      } else {
+        all_.push_back(message->text);
+        unexpected_.push_back(message->text);
+      }
+    }
+  }
   bool saw_status(std::string_view prefix) const {
     for (const auto& s : statuses_) {
       if (starts_with(s, prefix))
@@ -116,17 +139,17 @@ class notification_log {
   std::vector<std::string> unexpected_;
 };
 
+// `where`: the arguments that say where it listens (or which config file does).
 child_process start_demo(const temp_dir& dir, std::vector<std::string> env,
-                         std::vector<int> listen_fds = {}) {
+                         std::vector<int> listen_fds = {},
+                         std::vector<std::string> where = {"--listen", "127.0.0.1:0"}) {
   spawn_options options;
   options.inherit_environment = false;
-  const std::vector<std::string> argv = {LIFETIME_DEMO_BINARY,
-                                         "--listen",
-                                         "127.0.0.1:0",
-                                         "--storage-dir",
-                                         (dir.path() / "uploads").string(),
-                                         "--shutdown-timeout",
-                                         "10s"};
+  std::vector<std::string> argv = {LIFETIME_DEMO_BINARY};
+  argv.insert(argv.end(), where.begin(), where.end());
+  for (std::string arg : {std::string("--storage-dir"), (dir.path() / "uploads").string(),
+                          std::string("--shutdown-timeout"), std::string("10s")})
+    argv.push_back(std::move(arg));
   options.env = std::move(env);
   if (!listen_fds.empty()) {
     options.listen_fds = std::move(listen_fds);
@@ -225,6 +248,33 @@ TEST_CASE("lifetime-demo notifies start, reload, watchdog pings and a stop that 
   CHECK(extensions >= 2);  // one when the stop begins, another a second later, still draining
   CHECK(http_status(work_response) == 200);
   CHECK(demo.wait_for_exit_code() == 0);
+}
+
+TEST_CASE("a reload that changes --listen says in STATUS= that it needs a new process",
+          "[systemd][demo]") {
+  temp_dir dir;
+  const auto config = dir.path() / "demo.ini";
+  { std::ofstream(config) << "listen = 127.0.0.1:0\n"; }
+  auto receiver = notify_receiver::at_path(dir.path() / "notify");
+  auto demo =
+      start_demo(dir, {"NOTIFY_SOCKET=" + receiver.address()}, {}, {"--config", config.string()});
+  notification_log log(receiver);
+  REQUIRE(log.next_state().text == "FDSTORE=1\nFDNAME=http");
+  REQUIRE(log.next_state().text == "READY=1");
+  { std::ofstream(config) << "listen = 127.0.0.1:1\n"; }
+  demo.signal(SIGHUP);
+  REQUIRE(starts_with(log.next_state().text, "RELOADING=1"));
+  REQUIRE(log.next_state().text == "READY=1");
+  CHECK(log.wait_for_status("running; --listen 127.0.0.1:1 needs a new process", true));
+  CHECK(demo.wait_for_line("--listen changed to 127.0.0.1:1", 10s));
+  // The next reload that asks for nothing new clears the note.
+  { std::ofstream(config) << "listen = 127.0.0.1:0\n"; }
+  demo.signal(SIGHUP);
+  REQUIRE(starts_with(log.next_state().text, "RELOADING=1"));
+  REQUIRE(log.next_state().text == "READY=1");
+  CHECK(log.wait_for_status("running", false));
+  demo.signal(SIGTERM);
+  CHECK(demo.wait_for_exit_code(20s) == 0);
 }
 
 TEST_CASE("lifetime-demo notifies over an abstract NOTIFY_SOCKET", "[systemd][demo]") {

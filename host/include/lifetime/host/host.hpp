@@ -49,8 +49,9 @@
 // Then lifetime().stopped() fires; its callbacks are waited for until the end of the budget.
 // A start that fails skips the drain delay (nothing was ready to drain). With
 // host_options::supervisor_deadline set, run()/start() refuse to start (78) when the stop could
-// not fit in it. Each phase is logged with its duration, then one summary line. Anything still holding when its
-// box ends is named in the log with how long it held, and the exit code becomes 70.
+// not fit in it. Each phase is logged with its duration, then one summary line. Anything still
+// holding when its box ends is named in the log with how long it held, and the exit code
+// becomes 70.
 //
 // @par Signals (owning mode)
 // Heard on a thread of their own that never runs user code; run() blocks them in the calling
@@ -159,6 +160,9 @@ class host {
   /// What SIGHUP does: on the strand, if running: systemd RELOADING=1, reload_config(), every
   /// service's reload(), READY=1. Safe from any thread; ignored unless running.
   void request_reload();
+  /// A note systemd's STATUS= carries while running ("running; <note>"), e.g. what a reload could
+  /// not apply. Cleared when the next reload begins; empty clears it. Safe from any thread.
+  void set_status_note(std::string note);
 
   /// What SIGUSR2 logs: lifetime state, shutdown phase, time left in the budget, in-flight count,
   /// services, leases and callbacks with their holders and how long they have held.

@@ -8,12 +8,15 @@
 // request_context.hpp. The routes and filters are the application's (router.hpp).
 //
 // @par Restart
-// restart() begins a new generation: the old generation's token fires with reason `restart`
-// (in-flight requests answer 503 + Retry-After + Connection: close), the configuration is loaded
-// again, the restart observers run, and the next request runs under the new configuration. The
-// listening sockets are never closed, so no connection is refused during a restart (a changed
-// `listen` applies at the next process start, and says so in the log). Idle keep-alive
-// connections stay open and serve their next request in the new generation.
+// restart() loads the configuration again and begins a new *generation*: every request that
+// starts from then on runs in it, under the new configuration. The requests of the generation it
+// replaced go on under server_config::restart_grace; those still running when the grace runs out
+// are cancelled with reason `restart` (503 + Retry-After + Connection: close). A grace of zero
+// cancels them at once. When the last of them has ended the server logs how they ended and calls
+// the on_drained() observers. The listening sockets are never closed, so no connection is
+// refused during a restart (a changed `listen` needs a new process: restart_report says so and
+// the log names the addresses). Idle keep-alive connections stay open and serve their next
+// request in the new generation. A stop ends every grace: the stop's phases bound those requests.
 //
 // @par Stop
 // When environment().stop_accepting fires (or on stop_accepting()), the listeners close, idle
@@ -29,11 +32,13 @@
 // Every public member may be called from any thread once start() has returned (start() itself,
 // on_restart() and stats().add_collector() before or from one thread). Configuration and
 // generation are swapped under a mutex; each request keeps the snapshot it started with.
-// Restart observers run on the thread that calls restart().
+// Restart observers and request_restart()'s callbacks run on the thread that calls restart();
+// drained observers on the thread where the generation's last request ended (or its grace timer).
 #pragma once
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -49,6 +54,7 @@
 #include <lifetime/gate.hpp>
 #include <lifetime/http/listen_error.hpp>
 #include <lifetime/http/metrics.hpp>
+#include <lifetime/http/restart_report.hpp>
 #include <lifetime/http/router.hpp>
 #include <lifetime/http/server_config.hpp>
 #include <lifetime/http/server_environment.hpp>
@@ -57,6 +63,7 @@ namespace lifetime::http {
 
 namespace detail {
 class connection;
+class generation;
 struct listener;
 }  // namespace detail
 
@@ -81,15 +88,18 @@ class server : public std::enable_shared_from_this<server> {
   /// @throws listen_error (address in use, ...) or std::invalid_argument (bad listen value).
   void start(std::vector<adopted_listener> adopted = {});
 
-  /// See "Restart" above. Returns once the old generation is cancelled and the new configuration
-  /// is in place. @return false if loading the configuration threw (old one kept, still restarted).
-  bool restart();
+  /// See "Restart" above. Returns once the new generation serves (the old one may still be
+  /// draining). A configuration that fails to load keeps the previous one (report.config_loaded).
+  restart_report restart();
   /// Runs `observer` after every restart, with the new configuration (before start()).
   void on_restart(std::function<void(const server_config&)> observer);
+  /// Runs `observer` each time a replaced generation's last request has ended.
+  void on_drained(std::function<void(const drain_report&)> observer);
 
-  /// Asks whoever owns the process to restart the server (an admin endpoint). Defaults to
-  /// restart(); server_service routes it through the host's reload so options are read again.
-  void request_restart();
+  /// Asks whoever owns the process to restart the server (an admin endpoint); `done`, if given,
+  /// runs at the end of the next restart() with its report. Defaults to restart();
+  /// server_service routes it through the host's reload so options are read again.
+  void request_restart(std::function<void(const restart_report&)> done = {});
   void set_restart_handler(std::function<void()> handler);
 
   /// Closes the listeners and idle connections (see "Stop"). Idempotent.
@@ -105,8 +115,11 @@ class server : public std::enable_shared_from_this<server> {
   std::vector<int> listener_fds() const;
 
   std::shared_ptr<const server_config> config() const;
-  /// The current generation's token (fires with reason restart at the next restart).
+  /// The current generation's token: fires with reason restart when, after the next restart,
+  /// its grace runs out.
   cancellation_token generation() const;
+  /// 1 at start, one more at each restart.
+  std::uint64_t generation_number() const;
   const server_environment& environment() const noexcept { return environment_; }
   boost::asio::any_io_executor get_executor() const noexcept { return executor_; }
   const router& routes() const noexcept { return router_; }
@@ -121,6 +134,8 @@ class server : public std::enable_shared_from_this<server> {
   // For connections and WebSocket sessions.
   void add_connection(const std::shared_ptr<detail::connection>& c);
   void remove_connection(const detail::connection* c) noexcept;
+  /// The current generation, entered (a request leaves it with generation::leave()).
+  std::shared_ptr<detail::generation> enter_generation();
   /// The stop's hold on the in-flight gate while stop-accepting is still looking at connections
   /// (see @par Stop), or null.
   std::shared_ptr<const lifetime::gate::holder> stop_admission() const;
@@ -138,6 +153,7 @@ class server : public std::enable_shared_from_this<server> {
   void accept_queued(const std::shared_ptr<listener>& l,
                      const std::shared_ptr<const lifetime::gate::holder>& admission);
   std::vector<std::shared_ptr<detail::connection>> live_connections() const;
+  void on_generation_drained(const drain_report& report);
 
   boost::asio::any_io_executor executor_;
   server_environment environment_;
@@ -148,9 +164,13 @@ class server : public std::enable_shared_from_this<server> {
 
   mutable std::mutex mutex_;
   std::shared_ptr<const server_config> config_;
-  cancellation_source generation_;
+  std::shared_ptr<detail::generation> current_;
+  std::vector<std::weak_ptr<detail::generation>> retiring_;  // replaced, maybe still draining
   std::function<void()> restart_handler_;
+  std::vector<std::function<void(const restart_report&)>> restart_waiters_;
+  std::vector<std::function<void(const drain_report&)>> drained_observers_;
   std::vector<std::shared_ptr<listener>> listeners_;
+  std::vector<std::string> bound_listen_;  // the `listen` the sockets were opened for
   std::unordered_map<const detail::connection*, std::weak_ptr<detail::connection>> connections_;
   std::atomic<bool> started_{false};
   std::atomic<bool> accepting_stopped_{false};

@@ -39,6 +39,9 @@ struct server_config {
   std::size_t max_upload_size = 1024 * 1024 * 1024;
   /// Off: no per-request linked token and no disconnect-detecting read (for benchmarks).
   bool request_cancellation = true;
+  /// After a restart, how long the requests of the replaced generation may still run before they
+  /// are cancelled with reason restart (zero: at once).
+  std::chrono::milliseconds restart_grace{10000};
   /// Retry-After sent with 503 when a request is cancelled by stopping or restart.
   std::chrono::seconds retry_after{1};
   /// How long a WebSocket session told to go away (close code 1001) has to answer the close.
