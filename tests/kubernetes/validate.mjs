@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+// Validates Kubernetes manifests against the API schemas of the Kubernetes release that the
+// kubernetes-models package was generated from (its JSON Schemas, compiled with Ajv).
+//
+//   node validate.mjs PATH...     PATH: a .yaml, .yml or .json file, or a folder of them
+//
+// Every YAML document of every file must be an object with apiVersion, kind and metadata.name
+// whose kind the package knows, and must satisfy its schema. Prints one line per object
+// ("ok   deployment.yaml: Deployment/lifetime-demo (apps/v1)") and, for each problem, the file,
+// the document, the object and the field:
+//   FAIL broken.yaml, document 1: Deployment/lifetime-demo: /spec/replicas must be integer
+// Exit status: 0 all valid, 1 a problem found, 64 bad usage.
+// What the schemas do not check: fields they do not declare (a misspelt field passes, as it
+// would with `kubectl apply --validate=false`), and rules enforced only by the API server's code
+// (for example that the selector matches the template's labels).
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
+import { createRequire } from "node:module";
+import { parseAllDocuments } from "yaml";
+
+const require = createRequire(import.meta.url);
+
+// "apps/v1" -> the kubernetes-models module of that group and version.
+function modelModule(apiVersion) {
+  if (typeof apiVersion !== "string" || !/^([a-z0-9.-]+\/)?v[0-9a-z]+$/.test(apiVersion)) {
+    return null;
+  }
+  try {
+    return require(`kubernetes-models/${apiVersion}`);
+  } catch {
+    return null;
+  }
+}
+
+function describe(doc) {
+  const kind = typeof doc?.kind === "string" ? doc.kind : "(no kind)";
+  const name = typeof doc?.metadata?.name === "string" ? doc.metadata.name : "(no name)";
+  return `${kind}/${name}`;
+}
+
+// The problems of one parsed document, as strings naming the field.
+function problemsOf(doc) {
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
+    return ["not an object"];
+  }
+  const problems = [];
+  for (const field of ["apiVersion", "kind"]) {
+    if (typeof doc[field] !== "string" || doc[field] === "") problems.push(`/${field} is missing`);
+  }
+  if (typeof doc.metadata?.name !== "string" || doc.metadata.name === "") {
+    problems.push("/metadata/name is missing");
+  }
+  if (problems.length) return problems;
+  const module = modelModule(doc.apiVersion);
+  const Model = module?.[doc.kind];
+  if (typeof Model !== "function" || Model.kind !== doc.kind) {
+    return [`/kind: no ${doc.kind} in ${doc.apiVersion} (Kubernetes API schemas of kubernetes-models)`];
+  }
+  try {
+    new Model(doc).validate();
+  } catch (e) {
+    if (!Array.isArray(e.errors)) throw e;
+    for (const error of e.errors) {
+      const where = error.instancePath || "/";
+      const extra =
+        error.keyword === "enum" ? ` (${error.params.allowedValues.join(", ")})` : "";
+      problems.push(`${where} ${error.message}${extra}`);
+    }
+  }
+  return problems;
+}
+
+// Checks one file; returns the number of problems found.
+function checkFile(path) {
+  const file = basename(path);
+  let text;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    console.log(`FAIL ${file}: cannot read: ${e.message}`);
+    return 1;
+  }
+  const docs = parseAllDocuments(text);
+  let failed = 0;
+  let index = 0;
+  for (const doc of docs) {
+    index += 1;
+    if (doc.errors.length) {
+      for (const error of doc.errors) {
+        console.log(`FAIL ${file}, document ${index}: YAML: ${error.message.split("\n")[0]}`);
+      }
+      failed += doc.errors.length;
+      continue;
+    }
+    const value = doc.toJS();
+    if (value === null || value === undefined) continue;  // an empty document ("---" at the end)
+    const problems = problemsOf(value);
+    for (const problem of problems) {
+      console.log(`FAIL ${file}, document ${index}: ${describe(value)}: ${problem}`);
+    }
+    if (!problems.length) console.log(`ok   ${file}: ${describe(value)} (${value.apiVersion})`);
+    failed += problems.length;
+  }
+  if (index === 0) {
+    console.log(`FAIL ${file}: no YAML document`);
+    failed += 1;
+  }
+  return failed;
+}
+
+function manifestFiles(path) {
+  if (!statSync(path).isDirectory()) return [path];
+  return readdirSync(path)
+    .filter((name) => /\.(ya?ml|json)$/.test(name))
+    .sort()
+    .map((name) => join(path, name));
+}
+
+function main(args) {
+  if (!args.length || args.includes("--help")) {
+    console.error("usage: node validate.mjs PATH...  (a manifest file or a folder of them)");
+    return 64;
+  }
+  let failed = 0;
+  let files = 0;
+  for (const arg of args) {
+    let paths;
+    try {
+      paths = manifestFiles(arg);
+    } catch (e) {
+      console.error(`validate: ${arg}: ${e.message}`);
+      return 64;
+    }
+    for (const path of paths) {
+      failed += checkFile(path);
+      files += 1;
+    }
+  }
+  if (files === 0) {
+    console.log("FAIL no manifest (.yaml, .yml, .json) found");
+    return 1;
+  }
+  console.log(failed ? `${failed} problem(s) in ${files} file(s)` : `${files} file(s) valid`);
+  return failed ? 1 : 0;
+}
+
+process.exitCode = main(process.argv.slice(2));
