@@ -10,23 +10,24 @@
 // the document, the object and the field:
 //   FAIL broken.yaml, document 1: Deployment/lifetime-demo: /spec/replicas must be integer
 // Exit status: 0 all valid, 1 a problem found, 64 bad usage.
-// What the schemas do not check: fields they do not declare (a misspelt field passes, as it
-// would with `kubectl apply --validate=false`), and rules enforced only by the API server's code
-// (for example that the selector matches the template's labels).
+// A field the API does not declare is a problem too ("... is not a field of Container"), as with
+// the API server's strict field validation (fields.mjs). Not checked: rules that only the API
+// server's code enforces (for example that the selector matches the template's labels).
 import { readFileSync, readdirSync, statSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { createRequire } from "node:module";
 import { parseAllDocuments } from "yaml";
+import { unknownFields } from "./fields.mjs";
 
 const require = createRequire(import.meta.url);
 
-// "apps/v1" -> the kubernetes-models module of that group and version.
+// "apps/v1" -> the path of the kubernetes-models module of that group and version.
 function modelModule(apiVersion) {
   if (typeof apiVersion !== "string" || !/^([a-z0-9.-]+\/)?v[0-9a-z]+$/.test(apiVersion)) {
     return null;
   }
   try {
-    return require(`kubernetes-models/${apiVersion}`);
+    return require.resolve(`kubernetes-models/${apiVersion}`);
   } catch {
     return null;
   }
@@ -52,7 +53,7 @@ function problemsOf(doc) {
   }
   if (problems.length) return problems;
   const module = modelModule(doc.apiVersion);
-  const Model = module?.[doc.kind];
+  const Model = module && require(module)[doc.kind];
   if (typeof Model !== "function" || Model.kind !== doc.kind) {
     return [`/kind: no ${doc.kind} in ${doc.apiVersion} (Kubernetes API schemas of kubernetes-models)`];
   }
@@ -67,7 +68,7 @@ function problemsOf(doc) {
       problems.push(`${where} ${error.message}${extra}`);
     }
   }
-  return problems;
+  return problems.concat(unknownFields(join(dirname(module), `${doc.kind}.js`), doc));
 }
 
 // Checks one file; returns the number of problems found.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The manifest validator (validate.mjs) accepts kubernetes/ and rejects each file in broken/,
-// naming the file, the object and the field its first line expects ("# expect: <text>").
+// naming the file, the object and the field its first line expects ("# expect: <text>"), and
+// nothing else.
 //
 //   node validate_test.mjs        exit 0 when every case passes
 import { spawnSync } from "node:child_process";
@@ -39,7 +40,8 @@ for (const file of broken) {
   const run = validate(path);
   const line = `FAIL ${file}, document 1: ${expected}`;
   check(`broken/${file} is rejected: ${expected}`,
-        expected !== undefined && run.status === 1 && run.output.includes(line), run.output);
+        expected !== undefined && run.status === 1 && run.output.includes(line) &&
+            run.output.includes("1 problem(s) in 1 file(s)"), run.output);
 }
 
 console.log(`${broken.length + 1 - failed} passed, ${failed} failed`);
