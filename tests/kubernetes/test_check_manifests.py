@@ -2,14 +2,14 @@
 """kubernetes/check_manifests.py accepts the shipped manifests, rejects each mistake in timing it
 is meant to catch, and agrees with the host's own outer-deadline check at start-up."""
 import copy
-import re
 import subprocess
 
 import pytest
+import yaml
 
 import check_manifests
 import demo_tools
-from conftest import MANIFESTS
+from conftest import MANIFESTS, local_args
 
 
 @pytest.fixture
@@ -122,40 +122,27 @@ def test_the_propagation_annotation_is_required(documents):
         check_manifests.check(documents)
 
 
-def local_args(args, storage):
-    """The container's args with --listen on a free loopback port and --storage-dir in `storage`."""
-    args = list(args)
-    for name, value in (("--listen", "127.0.0.1:0"), ("--storage-dir", str(storage))):
-        args[args.index(name) + 1] = value
-    return args
-
-
 @pytest.mark.parametrize("grace", [41, 42, 43, 45])
 def test_the_host_refuses_to_start_exactly_when_the_checker_rejects_the_grace_period(
         documents, demo_binary, tmp_path, grace):
     pod(documents)["terminationGracePeriodSeconds"] = grace
     set_arg(documents, "--supervisor-deadline", f"{grace}s")
     checker_accepts = failed(documents) == []
-    args = local_args(container(documents)["args"], tmp_path)
-    run = subprocess.Popen([demo_binary, *args], stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True)
-    try:
-        if checker_accepts:
-            # Starts and serves; it is killed, not stopped: the stop is the rollout test's.
-            line = run.stdout.readline()
-            while line and "listening on" not in line:
-                line = run.stdout.readline()
-            port = int(re.search(r"listening on 127\.0\.0\.1:(\d+)", line).group(1))
-            assert demo_tools.get(port, "/readyz", timeout=5)[0] == 200
-        else:
-            output, _ = run.communicate(timeout=10)
-            assert run.returncode == 78, output
-            assert "--supervisor-deadline" in output and f"{grace}s" in output, output
-    finally:
-        if run.poll() is None:
-            run.kill()
-        run.communicate()
-    assert checker_accepts == (grace >= 43)
+    assert checker_accepts == (grace >= 43)  # 12 s + 30 s + 1 s
+    args = local_args(container(documents)["args"])
+    if checker_accepts:
+        # Starts and becomes ready; killed, not stopped (the stop is the rollout test's).
+        demo = demo_tools.Demo(demo_binary, args, storage=str(tmp_path))
+        try:
+            assert demo.wait_ready(10), demo.lines
+        finally:
+            demo.kill()
+    else:
+        run = subprocess.run([demo_binary, "--listen", "127.0.0.1:0", "--storage-dir",
+                              str(tmp_path), *args], capture_output=True, text=True, timeout=30)
+        output = run.stdout + run.stderr
+        assert run.returncode == 78, output
+        assert "--supervisor-deadline" in output and f"{grace}s" in output, output
 
 
 def test_checker_command_line_passes_on_the_shipped_manifests():
@@ -168,7 +155,6 @@ def test_checker_command_line_passes_on_the_shipped_manifests():
 def test_checker_command_line_names_the_failed_check(tmp_path, documents):
     broken = copy.deepcopy(documents)
     pod(broken)["terminationGracePeriodSeconds"] = 30
-    import yaml
     for index, (_, doc) in enumerate(broken):
         (tmp_path / f"{index}.yaml").write_text(yaml.safe_dump(doc))
     run = subprocess.run([check_manifests.sys.executable, check_manifests.__file__,

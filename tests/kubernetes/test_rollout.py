@@ -14,30 +14,11 @@ import os
 import time
 
 import check_manifests
-from conftest import MANIFESTS
+from conftest import MANIFESTS, local_args
 from simulated_cluster import Clients, EndpointController, Kubelet, LoadBalancer, wait_until
 
 TIME_SCALE = float(os.environ.get("LIFETIME_K8S_TIME_SCALE", "0.5"))
 CLIENTS = 6
-SCALED_OPTIONS = ("--drain-delay", "--shutdown-timeout", "--supervisor-deadline")
-
-
-def pod_args(timing):
-    """The container's args for a pod on this machine: --listen and --storage-dir are the
-    caller's (demo_tools.Demo adds them); the timing options scaled by TIME_SCALE."""
-    args, result = list(timing.args), []
-    while args:
-        arg = args.pop(0)
-        if arg in ("--listen", "--storage-dir"):
-            args.pop(0)
-        elif arg in SCALED_OPTIONS:
-            seconds = check_manifests.parse_duration(args.pop(0)) * TIME_SCALE
-            result += [arg, f"{round(seconds * 1000)}ms"]
-        else:
-            result.append(arg)
-    return result
-
-
 def probe(spec):
     return (spec.period * TIME_SCALE, spec.failure_threshold, spec.timeout * TIME_SCALE)
 
@@ -47,7 +28,7 @@ def test_a_rolling_update_of_three_replicas_behind_nginx_fails_no_request(demo_b
     replicas = timing.deployment["spec"]["replicas"]
     drain_delay = timing.drain_delay * TIME_SCALE
     grace = timing.grace_period * TIME_SCALE
-    args = pod_args(timing)
+    args = local_args(timing.args, TIME_SCALE)
     (tmp_path / "nginx").mkdir()
     balancer = LoadBalancer(str(tmp_path / "nginx"))
     kubelets, clients = [], None
