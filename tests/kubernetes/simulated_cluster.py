@@ -15,7 +15,8 @@ this process against real lifetime-demo processes behind a real nginx.
   Clients             threads with persistent HTTP/1.1 connections through nginx, sending
                       GET /hello back to back and recording every outcome.
 
-Every wait has a deadline; nothing sleeps to synchronise (waits are on events and processes).
+Every wait has a deadline and is on an event, a process or a polled condition (wait_until); the
+only sleep that is not a poll is the propagation lag, which is the thing simulated.
 Threads: each Kubelet, each pending endpoint change and each client runs on its own thread;
 LoadBalancer.set_endpoints() is serialised by a lock.
 """
@@ -247,13 +248,13 @@ class EndpointController:
         self._threads = []
 
     def _change(self, add=None, remove=None):
+        # Held through the reload, so that changes reach nginx in the order they were made.
         with self._lock:
             if add:
                 self._ports.add(add)
             if remove:
                 self._ports.discard(remove)
-            ports = sorted(self._ports)
-        self.balancer.set_endpoints(ports)
+            self.balancer.set_endpoints(sorted(self._ports))
 
     def _later(self, name, job):
         def run():
