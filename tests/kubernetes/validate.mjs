@@ -3,6 +3,7 @@
 // kubernetes-models package was generated from (its JSON Schemas, compiled with Ajv).
 //
 //   node validate.mjs PATH...     PATH: a .yaml, .yml or .json file, or a folder of them
+//   import { validate } from "./validate.mjs"; validate([PATH...]) -> { status, lines }
 //
 // Every YAML document of every file must be an object with apiVersion, kind and metadata.name
 // whose kind the package knows, and must satisfy its schema. Prints one line per object
@@ -16,6 +17,7 @@
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
 import { parseAllDocuments } from "yaml";
 import { unknownFields } from "./fields.mjs";
 
@@ -71,24 +73,23 @@ function problemsOf(doc) {
   return problems.concat(unknownFields(join(dirname(module), `${doc.kind}.js`), doc));
 }
 
-// Checks one file; returns the number of problems found.
-function checkFile(path) {
+// Checks one file, appending its lines to `out`; returns the number of problems found.
+function checkFile(path, out) {
   const file = basename(path);
   let text;
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    console.log(`FAIL ${file}: cannot read: ${e.message}`);
+    out.push(`FAIL ${file}: cannot read: ${e.message}`);
     return 1;
   }
-  const docs = parseAllDocuments(text);
   let failed = 0;
   let index = 0;
-  for (const doc of docs) {
+  for (const doc of parseAllDocuments(text)) {
     index += 1;
     if (doc.errors.length) {
       for (const error of doc.errors) {
-        console.log(`FAIL ${file}, document ${index}: YAML: ${error.message.split("\n")[0]}`);
+        out.push(`FAIL ${file}, document ${index}: YAML: ${error.message.split("\n")[0]}`);
       }
       failed += doc.errors.length;
       continue;
@@ -97,13 +98,13 @@ function checkFile(path) {
     if (value === null || value === undefined) continue;  // an empty document ("---" at the end)
     const problems = problemsOf(value);
     for (const problem of problems) {
-      console.log(`FAIL ${file}, document ${index}: ${describe(value)}: ${problem}`);
+      out.push(`FAIL ${file}, document ${index}: ${describe(value)}: ${problem}`);
     }
-    if (!problems.length) console.log(`ok   ${file}: ${describe(value)} (${value.apiVersion})`);
+    if (!problems.length) out.push(`ok   ${file}: ${describe(value)} (${value.apiVersion})`);
     failed += problems.length;
   }
   if (index === 0) {
-    console.log(`FAIL ${file}: no YAML document`);
+    out.push(`FAIL ${file}: no YAML document`);
     failed += 1;
   }
   return failed;
@@ -117,32 +118,40 @@ function manifestFiles(path) {
     .map((name) => join(path, name));
 }
 
+/// Validates the manifests at `paths` (files or folders): { status: 0 | 1, lines: [...] }, the
+/// lines as the command prints them. Throws if a path does not exist.
+export function validate(paths) {
+  const lines = [];
+  let failed = 0;
+  let files = 0;
+  for (const path of paths.flatMap(manifestFiles)) {
+    failed += checkFile(path, lines);
+    files += 1;
+  }
+  if (files === 0) {
+    lines.push("FAIL no manifest (.yaml, .yml, .json) found");
+    return { status: 1, lines };
+  }
+  lines.push(failed ? `${failed} problem(s) in ${files} file(s)` : `${files} file(s) valid`);
+  return { status: failed ? 1 : 0, lines };
+}
+
 function main(args) {
   if (!args.length || args.includes("--help")) {
     console.error("usage: node validate.mjs PATH...  (a manifest file or a folder of them)");
     return 64;
   }
-  let failed = 0;
-  let files = 0;
-  for (const arg of args) {
-    let paths;
-    try {
-      paths = manifestFiles(arg);
-    } catch (e) {
-      console.error(`validate: ${arg}: ${e.message}`);
-      return 64;
-    }
-    for (const path of paths) {
-      failed += checkFile(path);
-      files += 1;
-    }
+  let result;
+  try {
+    result = validate(args);
+  } catch (e) {
+    console.error(`validate: ${e.message}`);
+    return 64;
   }
-  if (files === 0) {
-    console.log("FAIL no manifest (.yaml, .yml, .json) found");
-    return 1;
-  }
-  console.log(failed ? `${failed} problem(s) in ${files} file(s)` : `${files} file(s) valid`);
-  return failed ? 1 : 0;
+  console.log(result.lines.join("\n"));
+  return result.status;
 }
 
-process.exitCode = main(process.argv.slice(2));
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = main(process.argv.slice(2));
+}
