@@ -7,7 +7,8 @@ usage: check_manifests.py [DIR]     (default: the folder of this script)
 Reads every .yaml/.yml/.json file of DIR (Debian's python3-yaml), finds the Deployment whose
 container runs lifetime-demo, and checks, printing "ok   ..." or "FAIL ..." per check:
   grace      terminationGracePeriodSeconds >= preStop sleep + --drain-delay + --shutdown-timeout
-             + 1 s (the host's own margin): the host, not SIGKILL, ends the slowest stop;
+             + 1 s: the host's own rule for --supervisor-deadline (conservative: the budget
+             already holds the drain delay), so the host, not SIGKILL, ends the slowest stop;
   deadline   --supervisor-deadline = terminationGracePeriodSeconds - preStop sleep (the time
              between SIGTERM and SIGKILL), so the host's own check at start-up agrees;
   readiness  a readinessProbe on /readyz whose periodSeconds x failureThreshold + timeoutSeconds,
