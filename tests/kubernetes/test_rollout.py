@@ -18,6 +18,9 @@ from conftest import MANIFESTS, local_args
 from simulated_cluster import Clients, EndpointController, Kubelet, LoadBalancer, wait_until
 
 TIME_SCALE = float(os.environ.get("LIFETIME_K8S_TIME_SCALE", "0.5"))
+# nginx's retries to another pod: off, so that a request a pod drops shows; ingress-nginx's
+# default, "error timeout", can be tried with $LIFETIME_K8S_NEXT_UPSTREAM.
+NEXT_UPSTREAM = os.environ.get("LIFETIME_K8S_NEXT_UPSTREAM", "off")
 CLIENTS = 6
 def probe(spec):
     return (spec.period * TIME_SCALE, spec.failure_threshold, spec.timeout * TIME_SCALE)
@@ -30,7 +33,7 @@ def test_a_rolling_update_of_three_replicas_behind_nginx_fails_no_request(demo_b
     grace = timing.grace_period * TIME_SCALE
     args = local_args(timing.args, TIME_SCALE)
     (tmp_path / "nginx").mkdir()
-    balancer = LoadBalancer(str(tmp_path / "nginx"))
+    balancer = LoadBalancer(str(tmp_path / "nginx"), NEXT_UPSTREAM)
     kubelets, clients = [], None
 
     def start_pod(name):
@@ -74,7 +77,7 @@ def test_a_rolling_update_of_three_replicas_behind_nginx_fails_no_request(demo_b
                  f"{len(clients.retries)} sent again after an nginx reload closed their "
                  f"keep-alive connection, {clients.reconnects} idle connections closed by nginx "
                  f"and reopened, {len(balancer.reloads)} nginx reloads, {elapsed:.1f}s (time "
-                 f"scale {TIME_SCALE})"]
+                 f"scale {TIME_SCALE}, proxy_next_upstream {NEXT_UPSTREAM})"]
         for kubelet in old:
             count, last = clients.by_upstream.get(kubelet.port, (0, 0.0))
             lines.append(
