@@ -276,10 +276,11 @@ class EndpointController:
         self._later(f"add {kubelet.name}", job)
 
     def remove_when_unready(self, kubelet, timeout):
-        """Removes the pod `propagation` after the kubelet saw its readiness fail."""
+        """Removes the pod `propagation` after the kubelet saw its readiness fail, or saw it exit
+        (a pod that is gone leaves the endpoints whatever its probes said)."""
         def job():
-            if not kubelet.unready.wait(timeout):
-                raise AssertionError(f"{kubelet.name}: readiness did not fail within {timeout}s")
+            wait_until(lambda: kubelet.unready.is_set() or kubelet.exited.is_set(), timeout,
+                       f"{kubelet.name}'s readiness to fail")
             time.sleep(self.propagation)  # the endpoint change travelling to the proxies
             self._change(remove=kubelet.port)
             self.removed_at[kubelet.name] = time.monotonic()
