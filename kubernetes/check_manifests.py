@@ -22,7 +22,8 @@ container runs lifetime-demo, and checks, printing "ok   ..." or "FAIL ..." per 
 Options come from the container's args, else its env (LIFETIME_DRAIN_DELAY, ...), else the
 host's defaults (drain delay 0, shutdown timeout 30 s). Exit status 0 when every check passes.
 
-As a module: load(dir) -> documents; pod_timing(documents) -> timing; check(documents) -> [(ok, line)].
+As a module: load(dir) -> documents; pod_timing(documents) -> Timing;
+check(documents) -> [(ok, line)].
 """
 import dataclasses
 import os

@@ -80,9 +80,10 @@ def test_a_rolling_update_of_three_replicas_behind_nginx_fails_no_request(demo_b
                  f"scale {TIME_SCALE}, proxy_next_upstream {NEXT_UPSTREAM})"]
         for kubelet in old:
             count, last = clients.by_upstream.get(kubelet.port, (0, 0.0))
+            unready = (kubelet.unready_at or float("nan")) - kubelet.sigterm_at
             lines.append(
                 f"  {kubelet.name}: {count} responses; after SIGTERM: unready at "
-                f"{(kubelet.unready_at or float('nan')) - kubelet.sigterm_at:.2f}s, out of nginx at "
+                f"{unready:.2f}s, out of nginx at "
                 f"{controller.removed_at[kubelet.name] - kubelet.sigterm_at:.2f}s, last "
                 f"response at {last - kubelet.sigterm_at:.2f}s, drain delay ends at "
                 f"{drain_delay:.2f}s, exit {kubelet.exit_code} at {kubelet.exit_after:.2f}s "

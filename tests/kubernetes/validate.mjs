@@ -57,7 +57,8 @@ function problemsOf(doc) {
   const module = modelModule(doc.apiVersion);
   const Model = module && require(module)[doc.kind];
   if (typeof Model !== "function" || Model.kind !== doc.kind) {
-    return [`/kind: no ${doc.kind} in ${doc.apiVersion} (Kubernetes API schemas of kubernetes-models)`];
+    const known = "(Kubernetes API schemas of kubernetes-models)";
+    return [`/kind: no ${doc.kind} in ${doc.apiVersion} ${known}`];
   }
   try {
     new Model(doc).validate();
