@@ -15,7 +15,7 @@
 // the API server's strict field validation (fields.mjs). Not checked: rules that only the API
 // server's code enforces (for example that the selector matches the template's labels).
 import { readFileSync, readdirSync, statSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, join } from "node:path";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { parseAllDocuments } from "yaml";
@@ -23,13 +23,13 @@ import { unknownFields } from "./fields.mjs";
 
 const require = createRequire(import.meta.url);
 
-// "apps/v1" -> the path of the kubernetes-models module of that group and version.
-function modelModule(apiVersion) {
-  if (typeof apiVersion !== "string" || !/^([a-z0-9.-]+\/)?v[0-9a-z]+$/.test(apiVersion)) {
+// ("apps/v1", "Deployment") -> the path of kubernetes-models' module of that kind, or null.
+function modelFile(apiVersion, kind) {
+  if (!/^([a-z0-9.-]+\/)?v[0-9a-z]+$/.test(apiVersion) || !/^[A-Z][A-Za-z0-9]*$/.test(kind)) {
     return null;
   }
   try {
-    return require.resolve(`kubernetes-models/${apiVersion}`);
+    return require.resolve(`kubernetes-models/${apiVersion}/${kind}`);
   } catch {
     return null;
   }
@@ -54,8 +54,8 @@ function problemsOf(doc) {
     problems.push("/metadata/name is missing");
   }
   if (problems.length) return problems;
-  const module = modelModule(doc.apiVersion);
-  const Model = module && require(module)[doc.kind];
+  const file = modelFile(doc.apiVersion, doc.kind);
+  const Model = file && require(file)[doc.kind];
   if (typeof Model !== "function" || Model.kind !== doc.kind) {
     const known = "(Kubernetes API schemas of kubernetes-models)";
     return [`/kind: no ${doc.kind} in ${doc.apiVersion} ${known}`];
@@ -71,7 +71,7 @@ function problemsOf(doc) {
       problems.push(`${where} ${error.message}${extra}`);
     }
   }
-  return problems.concat(unknownFields(join(dirname(module), `${doc.kind}.js`), doc));
+  return problems.concat(unknownFields(file, doc));
 }
 
 // Checks one file, appending its lines to `out`; returns the number of problems found.
