@@ -6,9 +6,9 @@ usage: check_manifests.py [DIR]     (default: the folder of this script)
 
 Reads every .yaml/.yml/.json file of DIR (Debian's python3-yaml), finds the Deployment whose
 container runs lifetime-demo, and checks, printing "ok   ..." or "FAIL ..." per check:
-  grace      terminationGracePeriodSeconds >= preStop sleep + --drain-delay + --shutdown-timeout
-             + 1 s: the host's own rule for --supervisor-deadline (conservative: the budget
-             already holds the drain delay), so the host, not SIGKILL, ends the slowest stop;
+  grace      terminationGracePeriodSeconds >= preStop sleep + --shutdown-timeout + 1 s: the
+             host's own rule for --supervisor-deadline (its budget holds the drain delay), so
+             the host, not SIGKILL, ends the slowest stop;
   deadline   --supervisor-deadline = terminationGracePeriodSeconds - preStop sleep (the time
              between SIGTERM and SIGKILL), so the host's own check at start-up agrees;
   readiness  a readinessProbe on /readyz whose periodSeconds x failureThreshold + timeoutSeconds,
@@ -191,12 +191,11 @@ def _selects(selector, labels):
 
 
 def _timing_checks(t):
-    needed = t.pre_stop + t.drain_delay + t.shutdown_timeout + HOST_MARGIN
+    needed = t.pre_stop + t.shutdown_timeout + HOST_MARGIN
     yield (t.grace_period >= needed,
            f"grace: terminationGracePeriodSeconds {_seconds(t.grace_period)} >= preStop "
-           f"{_seconds(t.pre_stop)} + --drain-delay {_seconds(t.drain_delay)} + "
-           f"--shutdown-timeout {_seconds(t.shutdown_timeout)} + {_seconds(HOST_MARGIN)} margin "
-           f"= {_seconds(needed)}")
+           f"{_seconds(t.pre_stop)} + --shutdown-timeout {_seconds(t.shutdown_timeout)} "
+           f"(drain delay included) + {_seconds(HOST_MARGIN)} margin = {_seconds(needed)}")
     told = t.grace_period - t.pre_stop
     yield (t.supervisor_deadline == told,
            f"deadline: --supervisor-deadline {_seconds(t.supervisor_deadline)} = "

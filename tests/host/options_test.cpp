@@ -251,6 +251,12 @@ TEST_CASE("the supervisor deadline accepts a stop that fits and refuses one that
     CHECK(opts.to_host_options().supervisor_deadline == std::chrono::seconds(45));
   }
   {
+    // The budget holds the drain delay: 30 s + 1 s fit in 31 s whatever the delay.
+    lifetime::host::options opts("app");
+    CHECK_FALSE(parse(opts, {"app", "--drain-delay", "12s", "--shutdown-timeout", "30s",
+                             "--supervisor-deadline", "31s"}));
+  }
+  {
     lifetime::host::options opts("app");
     try {
       parse(opts, {"app", "--shutdown-timeout", "30s", "--supervisor-deadline", "30s"});

@@ -47,12 +47,12 @@ def test_the_shipped_manifests_pass_every_check(documents):
                      "disruption"}
 
 
-def test_a_grace_period_shorter_than_drain_delay_plus_shutdown_timeout_plus_1s_fails(documents):
-    pod(documents)["terminationGracePeriodSeconds"] = 42  # 12 + 30 + 1 = 43
-    set_arg(documents, "--supervisor-deadline", "42s")
+def test_a_grace_period_shorter_than_shutdown_timeout_plus_1s_fails(documents):
+    pod(documents)["terminationGracePeriodSeconds"] = 30  # 30 + 1 = 31: the drain delay is inside
+    set_arg(documents, "--supervisor-deadline", "30s")
     assert failed_names(documents) == ["grace"]
-    assert "terminationGracePeriodSeconds 42s >= preStop 0s + --drain-delay 12s + " \
-           "--shutdown-timeout 30s + 1s margin = 43s" in failed(documents)[0]
+    assert "terminationGracePeriodSeconds 30s >= preStop 0s + --shutdown-timeout 30s " \
+           "(drain delay included) + 1s margin = 31s" in failed(documents)[0]
 
 
 def test_a_supervisor_deadline_other_than_the_grace_period_fails(documents):
@@ -70,9 +70,10 @@ def test_the_supervisor_deadline_may_come_from_the_environment(documents):
 
 
 def test_a_prestop_sleep_counts_against_the_grace_period_and_the_deadline(documents):
+    container(documents)["lifecycle"] = {"preStop": {"exec": {"command": ["sleep", "15"]}}}
+    assert failed_names(documents) == ["deadline", "grace"]  # 15 + 31 > 45; 45 != 45 - 15
     container(documents)["lifecycle"] = {"preStop": {"exec": {"command": ["sleep", "5"]}}}
-    assert failed_names(documents) == ["deadline", "grace"]  # 5 + 43 > 45; 45 != 45 - 5
-    pod(documents)["terminationGracePeriodSeconds"] = 50  # 48 <= 50; SIGTERM to SIGKILL: 45 s
+    pod(documents)["terminationGracePeriodSeconds"] = 50  # 36 <= 50; SIGTERM to SIGKILL: 45 s
     assert failed(documents) == []
     set_arg(documents, "--supervisor-deadline", "50s")
     assert failed_names(documents) == ["deadline"]
@@ -122,13 +123,13 @@ def test_the_propagation_annotation_is_required(documents):
         check_manifests.check(documents)
 
 
-@pytest.mark.parametrize("grace", [41, 42, 43, 45])
+@pytest.mark.parametrize("grace", [30, 31, 32, 45])
 def test_the_host_refuses_to_start_exactly_when_the_checker_rejects_the_grace_period(
         documents, demo_binary, tmp_path, grace):
     pod(documents)["terminationGracePeriodSeconds"] = grace
     set_arg(documents, "--supervisor-deadline", f"{grace}s")
     checker_accepts = failed(documents) == []
-    assert checker_accepts == (grace >= 43)  # 12 s + 30 s + 1 s
+    assert checker_accepts == (grace >= 31)  # 30 s (the 12 s drain delay inside) + 1 s
     args = local_args(container(documents)["args"])
     if checker_accepts:
         # Starts and becomes ready; killed, not stopped (the stop is the rollout test's).

@@ -21,7 +21,8 @@ struct host_options {
   /// How long the supervisor waits for a stop before it kills the process: systemd's
   /// TimeoutStopSec, Kubernetes' terminationGracePeriodSeconds (--supervisor-deadline). Zero when
   /// the host is not told. When set, the host refuses to start, with exit code 78, unless
-  /// drain_delay + shutdown_timeout + supervisor_margin fit in it (check_supervisor_deadline()):
+  /// shutdown_timeout (which holds the drain delay) + supervisor_margin fit in it
+  /// (check_supervisor_deadline()):
   /// otherwise the supervisor's SIGKILL, not the host, would end a slow stop.
   std::chrono::milliseconds supervisor_deadline{0};
   /// I/O threads when the host owns its io_context (the thread calling run() is one of them).
