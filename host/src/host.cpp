@@ -115,6 +115,14 @@ void host::request_reload() {
   asio::co_spawn(impl_->strand_, impl_->reload(), asio::detached);
 }
 
+void host::request_upgrade() {
+  asio::co_spawn(impl_->strand_, impl_->upgrade(), asio::detached);
+}
+
+host::upgrade_counts host::upgrades() const noexcept {
+  return upgrade_counts{impl_->upgrades_succeeded_.load(), impl_->upgrades_failed_.load()};
+}
+
 std::string host::state_dump() const {
   return impl_->state_dump();
 }
