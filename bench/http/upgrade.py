@@ -15,7 +15,9 @@ upgrade, with the good binary put back, must work.
     bench/http/upgrade.py [--quick] [--upgrades K] [--in-flight N] [--demo PATH] [--drain-delay D]
 
 Targets: 0 socket errors (wrk and the prober), 0 non-2xx, 0 refused connections, every in-flight
-request answered 200, every old process exits 0; the broken binary fails no request.
+request answered 200, every old process exits 0; the broken binary fails no request. The last
+line says "targets: met" or "targets: MISSED" (the exit status is 0 either way, as for the other
+load scripts; non-zero only when the run itself fails).
 """
 
 from __future__ import annotations
@@ -160,7 +162,7 @@ def main() -> int:
     took: list[float] = []
     broken = {}
     with benchlib.Demo(str(binary), "--pid-file", pid_file, "--drain-delay", args.drain_delay,
-                       threads=args.threads, log_level="info", workdir=str(scratch)) as demo:
+                       threads=args.threads, workdir=str(scratch)) as demo:
         port = demo.port
         duration = upgrades * 5 + 30  # stopped with SIGINT once the upgrades are done
         wrk = benchlib.Wrk(f"http://127.0.0.1:{port}/hello", seconds=duration,
@@ -224,8 +226,10 @@ def main() -> int:
     print(f"| upgrades under load | {upgrades} good (+1 broken binary), wrk -c{args.load_connections}"
           f" keep-alive on /hello + a new-connection prober, --drain-delay {args.drain_delay} |")
     if result:
+        errors_line = [l.strip() for l in str(result["output"]).splitlines()
+                       if "Socket errors" in l]
         print(f"| wrk: requests, socket errors, non-2xx | {result['requests']:.0f}, "
-              f"{result['socket_errors']:.0f}, {result['non_2xx']:.0f} |")
+              f"{result['socket_errors']:.0f} {errors_line}, {result['non_2xx']:.0f} |")
     print(f"| prober: answers, refused, other failures | {prober.ok}, {prober.refused}, "
           f"{len(prober.failures)} {sorted(set(prober.failures))} |")
     print(f"| in-flight /api/work?seconds=1 on each old process | {answered_200}/{len(statuses)} "
@@ -243,7 +247,7 @@ def main() -> int:
     print(f"targets: {'met' if met else 'MISSED'}")
     if not met:
         print(log[-3000:])
-    return 0 if met else 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -272,6 +272,10 @@ struct host::impl : std::enable_shared_from_this<host::impl> {
   detail::process_image image_;
   int upgrade_ready_fd_ = -1;
   std::atomic<bool> upgrading_{false};
+  // The new process is ready: the stop's drain delay lasts at least handover_drain, so that
+  // keep-alive clients are told Connection: close before idle connections are closed.
+  std::atomic<bool> handed_over_{false};
+  static constexpr std::chrono::milliseconds handover_drain{500};
   std::atomic<int> upgrade_pid_{0};  // the new process while upgrading_
   std::atomic<std::uint64_t> upgrades_succeeded_{0};
   std::atomic<std::uint64_t> upgrades_failed_{0};

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <stdexcept>
@@ -124,7 +125,9 @@ void host::impl::on_stop_begun() {
   // host code only, and nothing that blocks.
   cost_per_request_ =
       shutdown_budget::cost_per_request(process_cpu_time(), in_flight_.entered_total());
-  budget_ = shutdown_budget::compute(clock::now(), options_.shutdown_timeout, options_.drain_delay,
+  const auto drain_delay =
+      handed_over_.load() ? std::max(options_.drain_delay, handover_drain) : options_.drain_delay;
+  budget_ = shutdown_budget::compute(clock::now(), options_.shutdown_timeout, drain_delay,
                                      in_flight_.count(), cost_per_request_);
   stop_begun_.store(true, std::memory_order_release);
   if (owned_io_) {

@@ -171,6 +171,7 @@ asio::awaitable<void> host::impl::upgrade() {
   auto first = co_await (child.ready() || child.exited() || child.until(deadline));
   if (first.index() == 0 && std::get<0>(first)) {
     upgrades_succeeded_.fetch_add(1);
+    handed_over_ = true;
     // The service is the new process's now: this one must not tell the manager it is stopping.
     notifier_.silence();
     spdlog::info("{}: upgrade: process {} is ready after {}; stopping gracefully (budget {})",

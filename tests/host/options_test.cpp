@@ -281,7 +281,7 @@ TEST_CASE("a host given options that do not fit its supervisor deadline does not
 }
 
 TEST_CASE(
-    "--upgrade-timeout and --pid-file come from the command line, the environment or "
+    "the upgrade timeout and the pid file come from the command line, the environment or "
     "their defaults, and a zero timeout is refused",
     "[host][options]") {
   {

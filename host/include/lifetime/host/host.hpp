@@ -70,7 +70,9 @@
 // service has started (a byte on a channel named by LIFETIME_UPGRADE_READY_FD; under systemd it
 // sends MAINPID=<its pid> with READY=1 first, and writes --pid-file). Only then does this host
 // silence its notifier (the service is the new process's now: no STOPPING=1) and stop
-// gracefully, exit code 0, its phases and budget as for SIGTERM. A new process that exits first,
+// gracefully, exit code 0, its phases and budget as for SIGTERM, with a drain delay of at least
+// 500 ms (within the budget): keep-alive clients are answered `Connection: close` and reconnect,
+// to either process, before idle connections are closed. A new process that exits first,
 // or is not ready within host_options::upgrade_timeout (it is then sent SIGTERM, and SIGKILL if
 // it has not exited within this host's shutdown budget), is reaped: this host keeps serving,
 // logs why and counts a failed upgrade (upgrades(), the state dump). A request while an upgrade
