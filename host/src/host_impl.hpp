@@ -185,6 +185,8 @@ struct host::impl : std::enable_shared_from_this<host::impl> {
   // host_upgrade.cpp
   /// On the strand: starts the new process and waits for it (host.hpp, "Binary upgrade").
   boost::asio::awaitable<void> upgrade();
+  /// Why an upgrade may not begin now, or nothing (strand).
+  std::optional<std::string> upgrade_refusal() const;
   /// Once every service has started: --pid-file (for a process an upgrade started), systemd
   /// READY=1 (with MAINPID= for such a process), the readiness byte to the process it replaces.
   void announce_ready();

@@ -105,27 +105,43 @@ class child_watch {
   asio::steady_timer poll_;
 };
 
+/// A new process that was not ready in time may have accepted connections already: it is asked
+/// to stop gracefully (SIGTERM), killed if still running after `grace`, and reaped.
+asio::awaitable<void> stop_unready(child_watch& child, std::chrono::milliseconds grace,
+                                   const std::string& name) {
+  using clock = child_watch::clock;
+  ::kill(child.pid(), SIGTERM);
+  auto stopped = co_await (child.exited() || child.until(clock::now() + grace));
+  if (stopped.index() == 1) {
+    spdlog::warn("{}: upgrade: process {} still running after SIGTERM; killing it", name,
+                 child.pid());
+    ::kill(child.pid(), SIGKILL);
+    stopped = co_await (child.exited() || child.until(clock::now() + std::chrono::seconds(5)));
+  }
+  if (stopped.index() == 0) {
+    spdlog::info("{}: upgrade: process {} {}", name, child.pid(),
+                 describe_wait_status(std::get<0>(stopped)));
+  }
+}
+
 }  // namespace
+
+std::optional<std::string> host::impl::upgrade_refusal() const {
+  if (!owned_io_)
+    return "an embedded host does not own its process";
+  if (upgrading_)
+    return fmt::format("the upgrade to process {} is still in progress", upgrade_pid_.load());
+  if (is_stop_begun())
+    return "this process is stopping";
+  if (lifetime_.state() != lifetime::lifetime_state::started)
+    return "this process has not started yet";
+  return std::nullopt;
+}
 
 asio::awaitable<void> host::impl::upgrade() {
   auto self = shared_from_this();
-  const auto refuse = [this](std::string_view why) {
-    spdlog::warn("{}: upgrade refused: {}", options_.name, why);
-  };
-  if (!owned_io_) {
-    refuse("an embedded host does not own its process");
-    co_return;
-  }
-  if (upgrading_) {
-    refuse(fmt::format("the upgrade to process {} is still in progress", upgrade_pid_.load()));
-    co_return;
-  }
-  if (is_stop_begun()) {
-    refuse("this process is stopping");
-    co_return;
-  }
-  if (lifetime_.state() != lifetime::lifetime_state::started) {
-    refuse("this process has not started yet");
+  if (const auto why = upgrade_refusal()) {
+    spdlog::warn("{}: upgrade refused: {}", options_.name, *why);
     co_return;
   }
   const auto fail_now = [this](const std::string& why) {
@@ -195,21 +211,8 @@ asio::awaitable<void> host::impl::upgrade() {
   } else {
     fail_now(fmt::format("new process {} not ready within {}", child.pid(),
                          format_duration(options_.upgrade_timeout)));
-    // It may have accepted connections already: a graceful stop answers them.
-    ::kill(child.pid(), SIGTERM);
-    auto stopped =
-        co_await (child.exited() ||
-                  child.until(clock::now() + options_.shutdown_timeout + std::chrono::seconds(1)));
-    if (stopped.index() == 1) {
-      spdlog::warn("{}: upgrade: process {} still running after SIGTERM; killing it", options_.name,
-                   child.pid());
-      ::kill(child.pid(), SIGKILL);
-      stopped = co_await (child.exited() || child.until(clock::now() + std::chrono::seconds(5)));
-    }
-    if (stopped.index() == 0) {
-      spdlog::info("{}: upgrade: process {} {}", options_.name, child.pid(),
-                   describe_wait_status(std::get<0>(stopped)));
-    }
+    co_await stop_unready(child, options_.shutdown_timeout + std::chrono::seconds(1),
+                          options_.name);
   }
   upgrading_ = false;
   upgrade_pid_ = 0;

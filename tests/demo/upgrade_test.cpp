@@ -65,8 +65,8 @@ void replace_file_with_copy(const fs::path& path, const fs::path& source) {
 }  // namespace
 
 TEST_CASE(
-    "SIGUSR1 starts the binary anew with the same arguments and environment on the same socket; "
-    "the old process answers its in-flight request 200 and exits 0; the pid file follows") {
+    "SIGUSR1 starts the binary anew with the same arguments and environment on the same socket, "
+    "the old process answers its in-flight request 200 and exits 0, and the pid file follows") {
   adopt_orphans();
   temp_dir dir;
   const auto pid_file = dir.path / "demo.pid";
@@ -103,7 +103,7 @@ TEST_CASE(
 
 TEST_CASE(
     "a new binary that exits at once fails the upgrade: the old process keeps serving and logs "
-    "why; the next upgrade with a good binary works") {
+    "why, and the next upgrade with a good binary works") {
   adopt_orphans();
   temp_dir dir;
   const auto binary = dir.path / "lifetime-demo";
@@ -161,6 +161,28 @@ TEST_CASE(
   CHECK(get(port, "/hello").status == 200);
   third.signal(SIGTERM);
   CHECK(third.wait_for_exit_code(10s) == 0);
+}
+
+TEST_CASE(
+    "a new process not ready within --upgrade-timeout is stopped and reaped, and the old one "
+    "keeps serving") {
+  adopt_orphans();
+  temp_dir dir;
+  const auto binary = dir.path / "lifetime-demo";
+  fs::copy_file(LIFETIME_DEMO_BINARY, binary);
+  demo_process old(binary.string(), {"--upgrade-timeout=300ms"}, {});
+  const auto port = old.port();
+
+  replace_file(binary, "#!/bin/sh\nexec sleep 30\n");
+  old.signal(SIGUSR1);
+  const auto failed = old.wait_for_line("upgrade failed", 10s);
+  REQUIRE(failed);
+  CHECK(failed->find("not ready within 300ms; this process keeps serving") != std::string::npos);
+  CHECK(old.wait_for_line("was killed by signal 15", 10s));
+  CHECK(get(port, "/hello").status == 200);
+  CHECK(metric(port, "lifetime_upgrades_failed_total") == 1);
+  old.signal(SIGTERM);
+  CHECK(old.wait_exit(10s) == 0);
 }
 
 }  // namespace lifetime::demo::test
