@@ -79,6 +79,7 @@ step disconnect_latency.py python3 "$here/http/disconnect_latency.py" --quick
 step shutdown.py python3 "$here/http/shutdown.py" --quick
 step memory.py python3 "$here/http/memory.py" --quick
 step restart.py python3 "$here/http/restart.py" --quick
+step upgrade.py python3 "$here/http/upgrade.py" --quick
 
 echo "=== smoke run took $((SECONDS - started)) s"
 if ((${#failed[@]})); then

@@ -129,6 +129,14 @@ std::string host::impl::running_status() const {
   return status_note_.empty() ? std::string("running") : "running; " + status_note_;
 }
 
+void host::request_upgrade() {
+  asio::co_spawn(impl_->strand_, impl_->upgrade(), asio::detached);
+}
+
+host::upgrade_counts host::upgrades() const noexcept {
+  return upgrade_counts{impl_->upgrades_succeeded_.load(), impl_->upgrades_failed_.load()};
+}
+
 std::string host::state_dump() const {
   return impl_->state_dump();
 }

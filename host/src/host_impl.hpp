@@ -4,7 +4,8 @@
 // Files: host.cpp (the public facade), host_runtime.cpp (construction, threads, run, start,
 // finish, the exit), host_startup.cpp (starting the services), host_shutdown.cpp (the six
 // phases), host_signals.cpp (what each signal does), host_reload.cpp (reload, watchdog,
-// EXTEND_TIMEOUT), state_dump.cpp, service_hooks.cpp (one time-boxed hook over the services).
+// EXTEND_TIMEOUT), state_dump.cpp, service_hooks.cpp (one time-boxed hook over the services),
+// host_upgrade.cpp (binary upgrade on SIGUSR1, the pid file, readiness towards a parent).
 //
 // Invariants
 // - Everything not atomic is touched only on `strand_` (after start()), except what is set up
@@ -55,6 +56,7 @@
 
 #include "exit_enforcer.hpp"
 #include "signals.hpp"
+#include "upgrade_spawn.hpp"
 
 namespace lifetime::host {
 
@@ -180,6 +182,20 @@ struct host::impl : std::enable_shared_from_this<host::impl> {
   void on_signal(int signal_number);
   void fast_stop();
 
+  // host_upgrade.cpp
+  /// On the strand: starts the new process and waits for it (host.hpp, "Binary upgrade").
+  boost::asio::awaitable<void> upgrade();
+  /// Why an upgrade may not begin now, or nothing (strand).
+  std::optional<std::string> upgrade_refusal() const;
+  /// Once every service has started: --pid-file (for a process an upgrade started), systemd
+  /// READY=1 (with MAINPID= for such a process), the readiness byte to the process it replaces.
+  void announce_ready();
+  /// Owning mode, before the services start: writes --pid-file unless an upgrade started this
+  /// process. False (logged) if it cannot.
+  bool write_pid_file_at_start();
+  /// At the end: removes --pid-file if it still names this process.
+  void remove_pid_file() noexcept;
+
   // host_reload.cpp
   boost::asio::awaitable<void> reload();
   boost::asio::awaitable<void> watchdog_loop();
@@ -255,6 +271,20 @@ struct host::impl : std::enable_shared_from_this<host::impl> {
   bool started_ = false;     // start() called
   std::atomic<bool> finished_{false};
   std::function<void(int)> on_exit_;
+
+  // Binary upgrade (host_upgrade.cpp): what this process was started as (owning mode), the
+  // readiness channel to the process that started this one (-1 if none; strand), whether an
+  // upgrade is in progress (strand), and the counts.
+  detail::process_image image_;
+  int upgrade_ready_fd_ = -1;
+  std::atomic<bool> upgrading_{false};
+  // The new process is ready: the stop's drain delay lasts at least handover_drain, so that
+  // keep-alive clients are told Connection: close before idle connections are closed.
+  std::atomic<bool> handed_over_{false};
+  static constexpr std::chrono::milliseconds handover_drain{500};
+  std::atomic<int> upgrade_pid_{0};  // the new process while upgrading_
+  std::atomic<std::uint64_t> upgrades_succeeded_{0};
+  std::atomic<std::uint64_t> upgrades_failed_{0};
 
   std::unique_ptr<detail::signal_listener> signals_;
   detail::exit_enforcer enforcer_;

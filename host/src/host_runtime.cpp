@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <stdexcept>
@@ -96,6 +97,8 @@ host::impl::impl(std::unique_ptr<detail::owned_io_context> owned,
       waker_(std::make_shared<sequence_waker>(*this)) {}
 
 host::impl::~impl() {
+  if (upgrade_ready_fd_ >= 0)
+    ::close(upgrade_ready_fd_);
   waker_->detach();
   signals_.reset();
   // The services go while the exit enforcer still watches: a destructor that hangs is cut at the
@@ -111,6 +114,8 @@ void host::impl::init() {
     // Only the process's own host reads the process's systemd environment.
     watchdog_ = systemd::watchdog_from_environment();
     listen_fds_ = systemd::take_listen_fds();
+    image_ = detail::current_process_image();
+    upgrade_ready_fd_ = detail::take_upgrade_ready_fd();
   }
   driver_.on_stop_requested([this] { on_stop_begun(); });
 }
@@ -120,7 +125,9 @@ void host::impl::on_stop_begun() {
   // host code only, and nothing that blocks.
   cost_per_request_ =
       shutdown_budget::cost_per_request(process_cpu_time(), in_flight_.entered_total());
-  budget_ = shutdown_budget::compute(clock::now(), options_.shutdown_timeout, options_.drain_delay,
+  const auto drain_delay =
+      handed_over_.load() ? std::max(options_.drain_delay, handover_drain) : options_.drain_delay;
+  budget_ = shutdown_budget::compute(clock::now(), options_.shutdown_timeout, drain_delay,
                                      in_flight_.count(), cost_per_request_);
   stop_begun_.store(true, std::memory_order_release);
   if (owned_io_) {
@@ -145,6 +152,10 @@ void host::impl::wake() {
 int host::impl::run() {
   if (auto problem = check_supervisor_deadline(options_)) {
     spdlog::critical("{}: not starting: {}", options_.name, *problem);
+    flush_logs();
+    return to_int(exit_code::config);
+  }
+  if (!write_pid_file_at_start()) {
     flush_logs();
     return to_int(exit_code::config);
   }
@@ -240,8 +251,10 @@ void host::impl::finish() {
   finished_ = true;
   phase_ = shutdown_phase::stopped;
   waker_->detach();  // from here on, no library thread reaches this host
-  if (owned_io_)
+  if (owned_io_) {
     enforcer_.settle(exit_code_.load());
+    remove_pid_file();
+  }
   asio::post(watchdog_strand_, [self = shared_from_this()] { self->watchdog_timer_.cancel(); });
   extend_timer_.cancel();
   {

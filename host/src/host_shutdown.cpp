@@ -51,10 +51,12 @@ asio::awaitable<void> host::impl::shutdown() {
                  millis(d), detail.empty() ? "" : ": ", detail);
   };
 
-  spdlog::info("{}: stopping ({}): budget {}, drain delay {}, reserve {} ({} in flight at {}us)",
-               name, lifetime::to_string(lifetime_.stop_reason()),
-               format_duration(options_.shutdown_timeout), format_duration(options_.drain_delay),
-               millis(b.budget_end - b.drain_end), in_flight_.count(), cost_per_request_.count());
+  spdlog::info(
+      "{}: stopping ({}): budget {}, drain delay {}, reserve {} ({} in flight at {}us)", name,
+      lifetime::to_string(lifetime_.stop_reason()), format_duration(options_.shutdown_timeout),
+      format_duration(
+          std::chrono::duration_cast<std::chrono::milliseconds>(b.drain_delay_end - b.began)),
+      millis(b.budget_end - b.drain_end), in_flight_.count(), cost_per_request_.count());
   // Phase 1: stopping.
   notifier_.stopping();
   begin_phase(shutdown_phase::stopping);

@@ -32,6 +32,8 @@ const char* signal_name(int signal_number) {
       return "SIGQUIT";
     case SIGHUP:
       return "SIGHUP";
+    case SIGUSR1:
+      return "SIGUSR1";
     case SIGUSR2:
       return "SIGUSR2";
     default:
@@ -46,6 +48,11 @@ void host::impl::on_signal(int signal_number) {
   if (signal_number == SIGHUP) {
     spdlog::info("{}: SIGHUP: reload requested", options_.name);
     asio::co_spawn(strand_, reload(), asio::detached);
+    return;
+  }
+  if (signal_number == SIGUSR1) {
+    spdlog::info("{}: SIGUSR1: binary upgrade requested", options_.name);
+    asio::co_spawn(strand_, upgrade(), asio::detached);
     return;
   }
   if (signal_number == SIGUSR2) {

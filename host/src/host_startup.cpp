@@ -54,7 +54,7 @@ asio::awaitable<void> host::impl::run_host() {
   notifier_.status("starting");
   const bool all_started = co_await start_services();
   if (all_started && driver_.notify_started()) {
-    notifier_.ready();
+    announce_ready();
     notifier_.status("running");
     spdlog::info("{}: started in {}", options_.name, millis(clock::now() - began));
   }

@@ -90,6 +90,13 @@ options::options(std::string program, std::string version, std::string env_prefi
        "the supervisor kills a stop this long after asking for it (systemd TimeoutStopSec, "
        "Kubernetes terminationGracePeriodSeconds): refuse to start unless drain delay + "
        "shutdown timeout + 1s fit in it; 0 = not told")  //
+      ("upgrade-timeout",
+       po::value<duration_value>()
+           ->default_value(duration_value{std::chrono::seconds(30)})
+           ->value_name("DURATION"),
+       "binary upgrade (SIGUSR1): how long the new process has to become ready")  //
+      ("pid-file", po::value<std::string>()->value_name("PATH"),
+       "write the serving process's pid to PATH (follows binary upgrades)")  //
       ("log-level", po::value<std::string>()->default_value("info")->value_name("LEVEL"),
        "trace, debug, info, warn, error, critical, off");
 }
@@ -170,6 +177,10 @@ po::variables_map options::parse_all() const {
   if (!try_parse_log_level(level)) {
     throw usage_error("invalid value '" + level + "' for --log-level (" + log_level_expected + ")");
   }
+  if (into["upgrade-timeout"].as<duration_value>().value <= std::chrono::milliseconds{0})
+    throw usage_error("invalid value '0' for --upgrade-timeout (expected a duration above 0)");
+  if (into.count("pid-file") != 0 && into["pid-file"].as<std::string>().empty())
+    throw usage_error("invalid value '' for --pid-file (expected a path)");
   host_options timing;
   timing.shutdown_timeout = into["shutdown-timeout"].as<duration_value>().value;
   timing.drain_delay = into["drain-delay"].as<duration_value>().value;
@@ -270,6 +281,9 @@ host_options options::to_host_options() {
   result.shutdown_timeout = duration("shutdown-timeout");
   result.drain_delay = duration("drain-delay");
   result.supervisor_deadline = duration("supervisor-deadline");
+  result.upgrade_timeout = duration("upgrade-timeout");
+  if (has("pid-file"))
+    result.pid_file = value<std::string>("pid-file");
   result.log_level = value<std::string>("log-level");
   result.name = program_;
   result.reload_config = [this] {

@@ -30,9 +30,10 @@
 
 namespace lifetime::host::detail {
 
-/// The signals an owning host handles: SIGTERM, SIGINT and SIGQUIT stop it, SIGHUP reloads, SIGUSR2
-/// dumps its state.
-inline constexpr std::array<int, 5> host_signals{SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR2};
+/// The signals an owning host handles: SIGTERM, SIGINT and SIGQUIT stop it, SIGHUP reloads, SIGUSR1
+/// upgrades the binary, SIGUSR2 dumps its state.
+inline constexpr std::array<int, 6> host_signals{SIGTERM, SIGINT,  SIGQUIT,
+                                                 SIGHUP,  SIGUSR1, SIGUSR2};
 
 /// Blocks host_signals in the calling thread. Call first thing in a thread the host starts.
 void block_host_signals() noexcept;

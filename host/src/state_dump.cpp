@@ -59,6 +59,13 @@ std::string host::impl::state_dump() const {
     out << ", budget " << format_duration(options_.shutdown_timeout) << " (not stopping)";
   }
   out << "\n";
+  if (owned_io_) {
+    out << "upgrades: " << upgrades_succeeded_.load() << " handed over, " << upgrades_failed_.load()
+        << " failed";
+    if (upgrading_.load() && upgrade_pid_.load() > 0)
+      out << ", upgrade to process " << upgrade_pid_.load() << " in progress";
+    out << "\n";
+  }
   out << "in flight: " << in_flight_.count() << (in_flight_.is_closed() ? " (closed)" : "") << "\n";
   for (const auto& entry : services_) {
     out << "service '" << entry->service->name() << "': " << to_string(entry->state.load());

@@ -34,6 +34,11 @@ asio::awaitable<void> server_service::start(cancellation_token token) {
   env.state = [lifetime = &host_.lifetime()] { return std::string(to_string(lifetime->state())); };
   server_ = server::create(host_.get_executor(), std::move(env), routes_, load_config_);
   server_->set_restart_handler([host = &host_] { host->request_reload(); });
+  server_->stats().add_collector([host = &host_](std::string& out) {
+    metrics::scalar(out, "lifetime_upgrades_failed_total", "counter",
+                    "Binary upgrades (SIGUSR1) whose new process failed or was not ready in time.",
+                    static_cast<std::int64_t>(host->upgrades().failed));
+  });
   if (setup_)
     setup_(*server_);
 
@@ -71,6 +76,15 @@ asio::awaitable<void> server_service::reload() {
                                       fmt::join(report.listen_wanted, ",")));
   }
   co_return;
+}
+
+std::vector<lifetime::host::systemd::listen_fd> server_service::sockets_to_hand_over() const {
+  std::vector<lifetime::host::systemd::listen_fd> out;
+  if (server_) {
+    for (const int fd : server_->listener_fds())
+      out.push_back({fd, name_});
+  }
+  return out;
 }
 
 asio::awaitable<void> server_service::stop(cancellation_token token) {

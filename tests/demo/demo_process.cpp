@@ -42,6 +42,21 @@ demo_process::demo_process(std::vector<std::string> args, int listen_fd, std::st
 demo_process::demo_process(std::vector<std::string> args, no_wait_t)
     : demo_process(demo_argv(std::move(args)), {}, false) {}
 
+demo_process::demo_process(const std::string& binary, std::vector<std::string> args,
+                           std::vector<std::string> env)
+    : demo_process(
+          [&] {
+            auto argv = with_listen(std::move(args), -1);
+            argv.insert(argv.begin(), binary);
+            return argv;
+          }(),
+          [&] {
+            lifetime::test::spawn_options options;
+            options.env = std::move(env);
+            return options;
+          }(),
+          true) {}
+
 demo_process::demo_process(std::string shell_prefix, std::vector<std::string> args)
     : demo_process(
           [&] {

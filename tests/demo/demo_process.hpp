@@ -25,6 +25,10 @@ class demo_process {
   struct no_wait_t {};
   static constexpr no_wait_t no_wait{};
   demo_process(std::vector<std::string> args, no_wait_t);
+  /// Starts `binary` (a copy of lifetime-demo, say) with `args` and `env` ("NAME=value") added to
+  /// the environment, and waits for it to serve as the first constructor does.
+  demo_process(const std::string& binary, std::vector<std::string> args,
+               std::vector<std::string> env);
   /// As above, run through `sh -c '<shell_prefix> "$0" "$@"'` (e.g. to mount something first).
   demo_process(std::string shell_prefix, std::vector<std::string> args);
 
@@ -39,6 +43,21 @@ class demo_process {
   /// Waits for the child to exit; its exit code (128+signal if killed), or nothing at the deadline.
   std::optional<int> wait_exit(std::chrono::milliseconds timeout) {
     return child_.wait_for_exit_code(timeout);
+  }
+  /// As wait_exit(), without waiting for the end of the output, which a process this one started
+  /// (a binary upgrade) shares.
+  std::optional<int> wait_exit_only(std::chrono::milliseconds timeout) {
+    const auto status = child_.wait_for_exit(timeout, false);
+    return status ? std::optional<int>(status->shell_code()) : std::nullopt;
+  }
+  /// Waits until the whole output so far contains `text`, wherever (false at the deadline).
+  bool wait_for_output(const std::string& text, std::chrono::milliseconds timeout) {
+    return child_.wait_for_output(text, timeout);
+  }
+  /// Waits for a line containing `text` after the last one found and returns it.
+  std::optional<std::string> wait_for_line(const std::string& text,
+                                           std::chrono::milliseconds timeout) {
+    return child_.wait_for_line(text, timeout);
   }
   std::string output() const { return child_.output(); }
 

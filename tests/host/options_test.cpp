@@ -285,3 +285,37 @@ TEST_CASE("a host given options that do not fit its supervisor deadline does not
   lifetime::host::host h(options);
   CHECK(h.run() == 78);
 }
+
+TEST_CASE(
+    "the upgrade timeout and the pid file come from the command line, the environment or "
+    "their defaults, and a zero timeout is refused",
+    "[host][options]") {
+  {
+    lifetime::host::options opts("app");
+    REQUIRE_FALSE(parse(opts, {}));
+    const auto host = opts.to_host_options();
+    CHECK(host.upgrade_timeout == 30s);
+    CHECK(host.pid_file.empty());
+  }
+  {
+    lifetime::host::options opts("app");
+    REQUIRE_FALSE(parse(opts, {"--upgrade-timeout", "2s", "--pid-file", "/run/app.pid"}));
+    const auto host = opts.to_host_options();
+    CHECK(host.upgrade_timeout == 2s);
+    CHECK(host.pid_file == "/run/app.pid");
+  }
+  {
+    scoped_env timeout("LIFETIME_UPGRADE_TIMEOUT", "1m");
+    scoped_env pid_file("LIFETIME_PID_FILE", "/tmp/app.pid");
+    lifetime::host::options opts("app");
+    REQUIRE_FALSE(parse(opts, {}));
+    const auto host = opts.to_host_options();
+    CHECK(host.upgrade_timeout == 60s);
+    CHECK(host.pid_file == "/tmp/app.pid");
+  }
+  {
+    lifetime::host::options opts("app");
+    CHECK_THROWS_WITH(parse(opts, {"--upgrade-timeout", "0"}),
+                      Catch::Contains("--upgrade-timeout"));
+  }
+}

@@ -323,7 +323,8 @@ bool child_process::wait_for_output(std::string_view text, std::chrono::millisec
   }) && s.all_output().find(text) != std::string::npos;
 }
 
-std::optional<exit_status> child_process::wait_for_exit(std::chrono::milliseconds timeout) {
+std::optional<exit_status> child_process::wait_for_exit(std::chrono::milliseconds timeout,
+                                                        bool output_too) {
   state& s = *state_;
   if (s.status)
     return s.status;
@@ -350,6 +351,8 @@ std::optional<exit_status> child_process::wait_for_exit(std::chrono::millisecond
   std::unique_lock lock(s.mutex);
   if (!s.exited_at)
     s.exited_at = exited;
+  if (!output_too)
+    return s.status;
   // The rest of the output is in the pipe (unless a grandchild still holds it open).
   s.changed.wait_until(lock, deadline, [&] { return s.eof; });
   return s.status;

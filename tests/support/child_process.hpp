@@ -78,10 +78,11 @@ class child_process {
   bool wait_for_output(std::string_view text,
                        std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
-  /// Waits until the child exits and reaps it, then waits (within the same deadline) for the end
-  /// of its output; nothing if it is still running at `timeout`.
+  /// Waits until the child exits and reaps it, then, if `output_too`, waits (within the same
+  /// deadline) for the end of its output; nothing if it is still running at `timeout`. A process
+  /// the child started (a binary upgrade) may hold the output open: pass false.
   std::optional<exit_status> wait_for_exit(
-      std::chrono::milliseconds timeout = std::chrono::seconds(10));
+      std::chrono::milliseconds timeout = std::chrono::seconds(10), bool output_too = true);
   /// As wait_for_exit(): the exit code, or 128 + the signal number.
   std::optional<int> wait_for_exit_code(
       std::chrono::milliseconds timeout = std::chrono::seconds(10));

@@ -17,6 +17,7 @@
 
 #include "lifetime/host/systemd/listen_fds.hpp"
 #include "lifetime/host/systemd/parse.hpp"
+#include "support/adopted_process.hpp"
 #include "test_support.hpp"
 
 using namespace lifetime::test::systemd;
@@ -496,4 +497,39 @@ TEST_CASE("lifetime-demo restarted with its socket from the fd store refuses no 
     WARN(other_failures.size() << " connection(s) accepted by the stopping process were turned "
                                   "away (closed unread or 503)");
   }
+}
+
+TEST_CASE(
+    "lifetime-demo upgraded by SIGUSR1: the new process sends MAINPID= with READY=1, the old one "
+    "says nothing more and exits 0",
+    "[systemd][demo][upgrade]") {
+  lifetime::test::adopt_orphans();
+  temp_dir dir;
+  auto receiver = notify_receiver::at_path(dir.path() / "notify");
+  auto old = start_demo(dir, {"NOTIFY_SOCKET=" + receiver.address()});
+  notification_log log(receiver);
+  auto store = log.next_state();
+  REQUIRE(store.text == "FDSTORE=1\nFDNAME=http");
+  const auto port = local_port(store.fds[0].get());
+  REQUIRE(log.next_state().text == "READY=1");
+
+  old.signal(SIGUSR1);
+  const auto started = old.wait_for_line("upgrade: started", 10s);
+  REQUIRE(started);
+  lifetime::test::adopted_process next(lifetime::test::pid_after_as_process(*started));
+  // The socket it was handed is not stored again: the manager has it.
+  CHECK(log.next_state().text == "MAINPID=" + std::to_string(next.pid()) + "\nREADY=1");
+  const auto old_exit = old.wait_for_exit(10s, false);  // the new process shares its output
+  REQUIRE(old_exit);
+  CHECK(old_exit->exited(0));
+  // Nothing from the old process's stop: a STOPPING=1 would make the manager stop the service.
+  log.drain_queued();
+  CHECK(log.unexpected().empty());
+  CHECK_FALSE(log.saw_status("stopping"));
+  std::error_code ec;
+  CHECK(http_status(raw_exchange(port, http_get_request("/hello"), ec)) == 200);
+
+  next.signal(SIGTERM);
+  CHECK(log.next_state().text == "STOPPING=1");
+  CHECK(next.wait_for_exit_code() == 0);
 }

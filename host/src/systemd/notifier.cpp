@@ -56,6 +56,7 @@ notifier::notifier(notifier&& other) noexcept
       address_error_(std::exchange(other.address_error_, {})),
       fd_(std::exchange(other.fd_, -1)),
       warned_(other.warned_.load(std::memory_order_relaxed)),
+      silenced_(other.silenced_.load(std::memory_order_relaxed)),
       warning_handler_(std::move(other.warning_handler_)) {
   other.socket_name_.clear();
 }
@@ -71,6 +72,7 @@ notifier& notifier::operator=(notifier&& other) noexcept {
     address_error_ = std::exchange(other.address_error_, {});
     fd_ = std::exchange(other.fd_, -1);
     warned_.store(other.warned_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    silenced_.store(other.silenced_.load(std::memory_order_relaxed), std::memory_order_relaxed);
     warning_handler_ = std::move(other.warning_handler_);
   }
   return *this;
@@ -112,7 +114,7 @@ void notifier::notify(std::string_view state) {
 void notifier::notify_with_fds(std::string_view state, std::span<const int> fds,
                                std::error_code& ec) noexcept {
   ec.clear();
-  if (!enabled_)
+  if (!enabled_ || is_silenced())
     return;
   if (state.empty() || state.find('\0') != std::string_view::npos) {
     ec = errc::invalid_notify_message;

@@ -59,7 +59,25 @@
 // SIGTERM, SIGINT, SIGQUIT: the first begins a graceful stop; the second (any of the three) makes
 // it a fast stop (drain delay skipped, in_flight_token() fires now, leases no longer waited
 // for); the third flushes the log and exits at once with 128+signal. SIGHUP: request_reload().
-// SIGUSR2: logs state_dump().
+// SIGUSR1: request_upgrade(). SIGUSR2: logs state_dump().
+//
+// @par Binary upgrade (owning mode)
+// request_upgrade() (SIGUSR1) starts the executable at the path this process was started from
+// (read at construction, so a file renamed over it is what runs) with the same arguments and
+// environment, and hands over the sockets the started services name
+// (hosted_service::sockets_to_hand_over()) as LISTEN_FDS/LISTEN_FDNAMES with the new process's
+// LISTEN_PID. Both processes accept on them meanwhile. The new host tells this one when every
+// service has started (a byte on a channel named by LIFETIME_UPGRADE_READY_FD; under systemd it
+// sends MAINPID=<its pid> with READY=1 first, and writes --pid-file). Only then does this host
+// silence its notifier (the service is the new process's now: no STOPPING=1) and stop
+// gracefully, exit code 0, its phases and budget as for SIGTERM, with a drain delay of at least
+// 500 ms (within the budget): keep-alive clients are answered `Connection: close` and reconnect,
+// to either process, before idle connections are closed. A new process that exits first,
+// or is not ready within host_options::upgrade_timeout (it is then sent SIGTERM, and SIGKILL if
+// it has not exited within this host's shutdown budget), is reaped: this host keeps serving,
+// logs why and counts a failed upgrade (upgrades(), the state dump). A request while an upgrade
+// is in progress, before the host is started or once it is stopping is refused with a log line.
+// The new process may be upgraded in its turn as soon as it is ready, while this one drains.
 //
 // @par systemd
 // notifier() talks to NOTIFY_SOCKET (silent without it): READY=1 once every service started;
@@ -68,6 +86,8 @@
 // plus 5 s) every second while the stop progresses; ERRNO= when a service fails to start;
 // WATCHDOG=1 every half WATCHDOG_USEC, sent from a strand of the I/O context so that it stops
 // when the event loop does. Owning hosts also take LISTEN_FDS at construction (take_listen_fds()).
+// A process started by a binary upgrade adds MAINPID=<its pid> to its READY=1; the process it
+// replaced sends nothing once the new one is ready (the unit needs NotifyAccess=all).
 //
 // @par Exit code
 // 0; 1 when a service failed (start, started, stop, a background run); 64/78 when start() threw
@@ -80,6 +100,7 @@
 // be called from any thread at any time.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -167,6 +188,18 @@ class host {
   /// What SIGUSR2 logs: lifetime state, shutdown phase, time left in the budget, in-flight count,
   /// services, leases and callbacks with their holders and how long they have held.
   std::string state_dump() const;
+
+  /// What SIGUSR1 does (see "Binary upgrade"): on the strand; returns at once. Any thread; owning
+  /// mode only (an embedded host logs that it cannot and does nothing).
+  void request_upgrade();
+
+  /// Binary upgrades this process asked for.
+  struct upgrade_counts {
+    std::uint64_t succeeded = 0;  ///< handed over (at most one: the process then stops)
+    std::uint64_t failed = 0;     ///< the new process exited, failed to start or was not ready
+  };
+  /// Any thread.
+  upgrade_counts upgrades() const noexcept;
 
   /// Socket-activated or fd-store listening sockets, read at construction; each taken once.
   std::vector<systemd::listen_fd> take_listen_fds();

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The settings of one host: shutdown budget, drain delay, threads, signals, logging.
+// The settings of one host: shutdown budget, drain delay, threads, signals, logging, upgrades.
 //
 // Fill it by hand, or from the command line, a config file and the environment with
 // `lifetime::host::options` (options.hpp), whose to_host_options() also wires `reload_config`.
@@ -41,6 +41,13 @@ struct host_options {
   /// to have run() return and the host destroy everything normally (the exit enforcer still
   /// bounds that teardown). Embedded hosts never exit the process.
   bool exit_when_stopped = true;
+  /// Binary upgrade (SIGUSR1, owning mode): how long the new process has to become ready before
+  /// it is stopped and this process keeps serving (--upgrade-timeout).
+  std::chrono::milliseconds upgrade_timeout{30000};
+  /// Owning mode: write this process's pid to this file (atomically: a temporary file renamed
+  /// over it) when it starts, or, when a binary upgrade started it, once it is ready; removed
+  /// at the exit if it still names this process (--pid-file). Empty: no file.
+  std::string pid_file;
   /// The name in log lines and the systemd STATUS= text.
   std::string name = "host";
   /// Called on the host's strand when a reload is requested (SIGHUP), before the services'

@@ -28,10 +28,12 @@
 #pragma once
 
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
 #include <lifetime/cancellation.hpp>
+#include <lifetime/host/systemd/listen_fds.hpp>
 
 namespace lifetime::host {
 
@@ -87,6 +89,14 @@ class hosted_service {
   /// configuration has already been re-read (options.hpp). Throwing is logged; the host keeps
   /// running with whatever state the service is in.
   virtual boost::asio::awaitable<void> reload() { co_return; }
+
+  /// Binary upgrade (SIGUSR1): the listening sockets this service wants the new process to get,
+  /// each with the name the new process's service looks for in LISTEN_FDNAMES (host.hpp,
+  /// "Binary upgrade"). Called on the host's strand, only while running and only for a started
+  /// service, once per upgrade. The service keeps its descriptors: the host duplicates them
+  /// before this returns to the strand, and the service goes on accepting on them until its
+  /// own stop. Default: none. Must not throw (a throw fails the upgrade).
+  virtual std::vector<systemd::listen_fd> sockets_to_hand_over() const { return {}; }
 };
 
 /// A service with a long-running body. run(token) starts right after this service's start() and

@@ -5,7 +5,8 @@
 // e.g. LIFETIME_SHUTDOWN_TIMEOUT=10s), config file (--config FILE), defaults.
 //
 // Built-in options: --help, --version, --config FILE, --shutdown-timeout DURATION (30s),
-// --drain-delay DURATION (0), --log-level LEVEL (info). Applications add theirs with
+// --drain-delay DURATION (0), --supervisor-deadline DURATION (0), --upgrade-timeout DURATION
+// (30s), --pid-file PATH, --log-level LEVEL (info). Applications add theirs with
 // add_options() before parse() and read them afterwards with values()/value<T>()/duration().
 //
 // Config file: INI style, one `key = value` per line; blank lines and lines starting with '#' or

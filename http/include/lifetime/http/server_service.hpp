@@ -12,6 +12,9 @@
 //   are cancelled with reason restart; the listening sockets stay open.
 // - stop() (phase 6): closes the connections that remain and waits for them, until `token`
 //   fires.
+// - sockets_to_hand_over() (binary upgrade, SIGUSR1): the listening sockets, under the service's
+//   name, so the new process's server_service adopts them; /metrics shows
+//   lifetime_upgrades_failed_total (the host's count).
 //
 // Every hook runs on the host's strand (hosted_service.hpp).
 #pragma once
@@ -40,6 +43,7 @@ class server_service : public lifetime::host::hosted_service {
   boost::asio::awaitable<void> start(cancellation_token token) override;
   boost::asio::awaitable<void> reload() override;
   boost::asio::awaitable<void> stop(cancellation_token token) override;
+  std::vector<lifetime::host::systemd::listen_fd> sockets_to_hand_over() const override;
 
   /// The server (null before start()).
   const std::shared_ptr<server>& web() const noexcept { return server_; }

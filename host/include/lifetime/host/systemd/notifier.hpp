@@ -112,6 +112,12 @@ class notifier {
   /// As above, reporting errors (errc::invalid_fd_name, or what notify_with_fds gives).
   void store_fd(int fd, std::string_view name, std::error_code& ec) noexcept;
 
+  /// From now on every call sends nothing and succeeds, as if disabled: a process whose service
+  /// a new main process has taken over (a binary upgrade) must not tell the manager it is
+  /// stopping. Any thread; cannot be undone.
+  void silence() noexcept { silenced_.store(true, std::memory_order_release); }
+  bool is_silenced() const noexcept { return silenced_.load(std::memory_order_acquire); }
+
   /// Replaces the warning handler (default: one line on stderr). Not thread-safe; set it before
   /// sharing the notifier.
   void set_warning_handler(warning_handler handler);
@@ -127,6 +133,7 @@ class notifier {
   std::error_code address_error_;
   int fd_ = -1;
   std::atomic<bool> warned_{false};
+  std::atomic<bool> silenced_{false};
   warning_handler warning_handler_;
 };
 
