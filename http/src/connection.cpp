@@ -127,11 +127,13 @@ void connection::close_if_idle(std::shared_ptr<const lifetime::gate::holder> adm
                // the hold when it ends.
                if (admission && !self->admitted_ && !self->in_request_)
                  self->admitted_.emplace(*admission);
-               // A request already on its way is answered (and closes) rather than reset with the
-               // socket. The idle read is cancelled rather than the socket closed: a read that
+               // An idle connection is not closed under a request that may be crossing: it
+               // answers its next one (Connection: close), or closes once idle for the linger.
+               // Then the idle read is cancelled rather than the socket closed: a read that
                // already completed with the first bytes of a request is not undone.
                error_code ec;
-               if (self->reader_.idle() && self->transport_.socket.available(ec) == 0)
+               if (self->reader_.idle() && self->transport_.socket.available(ec) == 0 &&
+                   self->reader_.linger_before_close(self->server_->config()->closing_linger))
                  self->transport_.socket.cancel(ec);
              });
 }
@@ -184,12 +186,7 @@ asio::awaitable<bool> connection::reject(request_reader::result result,
 asio::awaitable<bool> connection::serve_one() {
   const server_environment& env = server_->environment();
   if (env.stop_accepting.is_cancellation_requested())
-    closing_ = true;
-  error_code ec;
-  if (closing_ && transport_.buffer.size() == 0 && !(answer_first_ && !served_any_) &&
-      transport_.socket.available(ec) == 0) {
-    co_return false;
-  }
+    closing_ = true;  // the reader lingers for one more request, answered with Connection: close
   const auto result = co_await reader_.read(*server_->config(), !served_any_, answer_first_);
   if (result == request_reader::result::closed)
     co_return false;
@@ -320,8 +317,9 @@ asio::awaitable<void> connection::finish() {
 
 bool connection::keep_alive_allowed() const noexcept {
   const auto& env = server_->environment();
+  // Not env.stopping: through the drain delay a proxy keeps sending on its pooled connections,
+  // and closing them would make it open fresh ones just before the listener goes away.
   return request_keep_alive_ && !closing_ && !transport_.closed() && !watch_.peer_gone() &&
-         !env.stopping.is_cancellation_requested() &&
          !env.stop_accepting.is_cancellation_requested() &&
          !token_.generation().is_cancellation_requested();
 }

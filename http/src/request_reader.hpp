@@ -4,8 +4,10 @@
 // The header is parsed from what is buffered, so a pipelined request needs no read at all; each
 // read is a single read_some into the buffer, the first of which is the idle wait (under the idle
 // timeout between requests, the header timeout for a connection's first request and once bytes
-// arrived). A connection that is closing (stop-accepting) and has nothing buffered or waiting in
-// the socket is not read from: read() answers `closed`.
+// arrived). A connection that is closing (stop-accepting) waits for its next request only until it
+// has been idle for the configuration's closing_linger (then the timeout closes it): a proxy's
+// pooled connection in use gets its next request answered, with Connection: close, instead of
+// being closed under a request that may already be on its way.
 //
 // Limits: a header larger than max_header_size → too_large (431); malformed → malformed (400).
 // Any read error (end of stream, reset, a timeout, a stop that closed the socket or cancelled the
@@ -14,6 +16,7 @@
 // Thread safety: everything runs on the connection's strand; cancel_idle() too.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <optional>
 
@@ -43,11 +46,16 @@ class request_reader {
   /// True while waiting for the first byte of a request.
   bool idle() const noexcept { return idle_; }
 
+  /// While idle: true if idle for `linger` already; else arms the timeout for the rest of it and
+  /// returns false.
+  bool linger_before_close(std::chrono::milliseconds linger);
+
  private:
   transport& transport_;
   const bool& closing_;
   std::optional<parser_type> parser_;
   bool idle_ = false;
+  std::chrono::steady_clock::time_point idle_since_{};
 };
 
 }  // namespace lifetime::http::detail
