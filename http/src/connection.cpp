@@ -127,14 +127,12 @@ void connection::close_if_idle(std::shared_ptr<const lifetime::gate::holder> adm
                // the hold when it ends.
                if (admission && !self->admitted_ && !self->in_request_)
                  self->admitted_.emplace(*admission);
-               // An idle connection is not closed under a request that may be crossing: it
-               // answers its next one (Connection: close), or closes once idle for the linger.
-               // Then the idle read is cancelled rather than the socket closed: a read that
-               // already completed with the first bytes of a request is not undone.
-               error_code ec;
-               if (self->reader_.idle() && self->transport_.socket.available(ec) == 0 &&
-                   self->reader_.linger_before_close(self->server_->config()->closing_linger))
-                 self->transport_.socket.cancel(ec);
+               // An idle connection is not closed under a request that may be crossing, even one
+               // idle for long: a proxy reaches for its least recently used connections once the
+               // others answered Connection: close. It answers its next request, or closes once
+               // the linger has passed without one.
+               if (self->reader_.idle())
+                 self->reader_.close_after(self->server_->config()->closing_linger);
              });
 }
 
@@ -254,11 +252,16 @@ asio::awaitable<bool> connection::serve_one() {
   // be counted as abandoned at the end of the budget, or for its log line to be lost at exit).
   log_access(transport_.peer, method, target, ctx.status() == 0 ? 499 : ctx.status(), started,
              ended.reason, ctx.log_note());
-  holder.reset();
   in_request_ = false;
   const auto keep = [&] {
     return !must_close && ctx.keep_alive() && !watch_.peer_gone() && !transport_.closed();
   };
+  // Keep-alive was promised before accepting stopped, and the stop looked at this connection
+  // while it was inside the request: the next request, which may already be on its way, enters
+  // on this hold.
+  if (closing_ && holder && !admitted_ && keep())
+    admitted_ = std::move(holder);
+  holder.reset();
   if (!keep())
     admitted_.reset();  // it serves nothing more
   co_await finish();

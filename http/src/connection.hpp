@@ -15,9 +15,9 @@
 //
 // @par Stop
 // Through the drain delay (stopping fired, still accepting) keep-alive goes on as usual. After
-// stop_accepting every response carries Connection: close, and an idle connection closes once it
-// has been idle for the configuration's closing_linger (counted from its last response): a proxy's
-// pooled connection still in use gets its next request answered rather than closed under it. A
+// stop_accepting every response carries Connection: close, and an idle connection closes once
+// the configuration's closing_linger has passed since the later of its last response and the stop:
+// a proxy's pooled connection gets its next request answered rather than closed under it. A
 // connection accepted at stop-accepting, or holding a request that had arrived by then, is served
 // on a copy of the stop's hold on the in-flight gate.
 //

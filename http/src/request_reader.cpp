@@ -24,7 +24,6 @@ asio::awaitable<request_reader::result> request_reader::read(const server_config
   if (buffer.size() == 0) {
     // Idle: waiting for the first byte of a request. A closing connection waits the linger.
     idle_ = true;
-    idle_since_ = std::chrono::steady_clock::now();
     if (closing_ && !(answer_anyway && first))
       transport_.arm_timeout(config.closing_linger);
     else
@@ -77,14 +76,6 @@ asio::awaitable<request_reader::result> request_reader::read(const server_config
       co_return result::closed;
     }
   }
-}
-
-bool request_reader::linger_before_close(std::chrono::milliseconds linger) {
-  const auto quiet = std::chrono::steady_clock::now() - idle_since_;
-  if (quiet >= linger)
-    return true;
-  transport_.arm_timeout(std::chrono::ceil<std::chrono::milliseconds>(linger - quiet));
-  return false;
 }
 
 }  // namespace lifetime::http::detail

@@ -4,10 +4,10 @@
 // The header is parsed from what is buffered, so a pipelined request needs no read at all; each
 // read is a single read_some into the buffer, the first of which is the idle wait (under the idle
 // timeout between requests, the header timeout for a connection's first request and once bytes
-// arrived). A connection that is closing (stop-accepting) waits for its next request only until it
-// has been idle for the configuration's closing_linger (then the timeout closes it): a proxy's
-// pooled connection in use gets its next request answered, with Connection: close, instead of
-// being closed under a request that may already be on its way.
+// arrived). A connection that is closing (stop-accepting) waits for its next request only for the
+// configuration's closing_linger, counted from the later of its last response and the stop (then
+// the timeout closes it): a proxy's pooled connection gets its next request answered, with
+// Connection: close, instead of being closed under a request that may already be on its way.
 //
 // Limits: a header larger than max_header_size → too_large (431); malformed → malformed (400).
 // Any read error (end of stream, reset, a timeout, a stop that closed the socket or cancelled the
@@ -46,16 +46,15 @@ class request_reader {
   /// True while waiting for the first byte of a request.
   bool idle() const noexcept { return idle_; }
 
-  /// While idle: true if idle for `linger` already; else arms the timeout for the rest of it and
-  /// returns false.
-  bool linger_before_close(std::chrono::milliseconds linger);
+  /// While idle and closing: closes the connection (by its timeout) once `linger` has passed
+  /// from now with no request.
+  void close_after(std::chrono::milliseconds linger) { transport_.arm_timeout(linger); }
 
  private:
   transport& transport_;
   const bool& closing_;
   std::optional<parser_type> parser_;
   bool idle_ = false;
-  std::chrono::steady_clock::time_point idle_since_{};
 };
 
 }  // namespace lifetime::http::detail
