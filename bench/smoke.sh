@@ -80,6 +80,7 @@ step shutdown.py python3 "$here/http/shutdown.py" --quick
 step memory.py python3 "$here/http/memory.py" --quick
 step restart.py python3 "$here/http/restart.py" --quick
 step upgrade.py python3 "$here/http/upgrade.py" --quick
+step rolling_restart.py python3 "$here/http/rolling_restart.py" --quick --listener handed --no-install
 
 echo "=== smoke run took $((SECONDS - started)) s"
 if ((${#failed[@]})); then

@@ -127,12 +127,12 @@ void connection::close_if_idle(std::shared_ptr<const lifetime::gate::holder> adm
                // the hold when it ends.
                if (admission && !self->admitted_ && !self->in_request_)
                  self->admitted_.emplace(*admission);
-               // A request already on its way is answered (and closes) rather than reset with the
-               // socket. The idle read is cancelled rather than the socket closed: a read that
-               // already completed with the first bytes of a request is not undone.
-               error_code ec;
-               if (self->reader_.idle() && self->transport_.socket.available(ec) == 0)
-                 self->transport_.socket.cancel(ec);
+               // An idle connection is not closed under a request that may be crossing, even one
+               // idle for long: a proxy reaches for its least recently used connections once the
+               // others answered Connection: close. It answers its next request, or closes once
+               // the linger has passed without one.
+               if (self->reader_.idle())
+                 self->reader_.close_after(self->server_->config()->closing_linger);
              });
 }
 
@@ -186,12 +186,7 @@ asio::awaitable<bool> connection::reject(request_reader::result result,
 asio::awaitable<bool> connection::serve_one() {
   const server_environment& env = server_->environment();
   if (env.stop_accepting.is_cancellation_requested())
-    closing_ = true;
-  error_code ec;
-  if (closing_ && transport_.buffer.size() == 0 && !(answer_first_ && !served_any_) &&
-      transport_.socket.available(ec) == 0) {
-    co_return false;
-  }
+    closing_ = true;  // the reader lingers for one more request, answered with Connection: close
   const auto result = co_await reader_.read(*server_->config(), !served_any_, answer_first_);
   if (result == request_reader::result::closed)
     co_return false;
@@ -260,12 +255,17 @@ asio::awaitable<bool> connection::serve_one() {
   // be counted as abandoned at the end of the budget, or for its log line to be lost at exit).
   log_access(transport_.peer, method, target, ctx.status() == 0 ? 499 : ctx.status(), started,
              ended.reason, ctx.log_note());
-  holder.reset();
   std::exchange(generation_, nullptr)->leave(ended.reason);
   in_request_ = false;
   const auto keep = [&] {
     return !must_close && ctx.keep_alive() && !watch_.peer_gone() && !transport_.closed();
   };
+  // Keep-alive was promised before accepting stopped, and the stop looked at this connection
+  // while it was inside the request: the next request, which may already be on its way, enters
+  // on this hold.
+  if (closing_ && holder && !admitted_ && keep())
+    admitted_ = std::move(holder);
+  holder.reset();
   if (!keep())
     admitted_.reset();  // it serves nothing more
   co_await finish();
@@ -324,8 +324,9 @@ asio::awaitable<void> connection::finish() {
 
 bool connection::keep_alive_allowed() const noexcept {
   const auto& env = server_->environment();
+  // Not env.stopping: through the drain delay a proxy keeps sending on its pooled connections,
+  // and closing them would make it open fresh ones just before the listener goes away.
   return request_keep_alive_ && !closing_ && !transport_.closed() && !watch_.peer_gone() &&
-         !env.stopping.is_cancellation_requested() &&
          !env.stop_accepting.is_cancellation_requested() &&
          !token_.generation().is_cancellation_requested();
 }

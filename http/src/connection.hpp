@@ -14,9 +14,12 @@
 // A request_context reaches the connection only through detail::exchange.
 //
 // @par Stop
-// After stop_accepting an idle connection closes; after stopping fired every response carries
-// Connection: close. A connection accepted at stop-accepting, or holding a request that had
-// arrived by then, is served on a copy of the stop's hold on the in-flight gate.
+// Through the drain delay (stopping fired, still accepting) keep-alive goes on as usual. After
+// stop_accepting every response carries Connection: close, and an idle connection closes once
+// the configuration's closing_linger has passed since the later of its last response and the stop:
+// a proxy's pooled connection gets its next request answered rather than closed under it. A
+// connection accepted at stop-accepting, or holding a request that had arrived by then, is served
+// on a copy of the stop's hold on the in-flight gate.
 //
 // @par Thread safety
 // Everything runs on the connection's strand. close_if_idle() and close() may be called from any
@@ -65,9 +68,9 @@ class connection final : public std::enable_shared_from_this<connection>, public
   /// is still read and answered (with Connection: close). `admission`, when given, is a hold on
   /// the in-flight gate taken before the gate closed: the first request enters on a copy of it.
   void start_last_request(std::shared_ptr<const lifetime::gate::holder> admission = nullptr);
-  /// Closes the connection if it is waiting for a request and none has arrived; otherwise it
-  /// closes after the next response, which enters the in-flight gate on a copy of `admission`.
-  /// Any thread.
+  /// Closes the connection once it has waited for a request for the closing linger and none has
+  /// arrived; otherwise it closes after the next response, which enters the in-flight gate on a
+  /// copy of `admission`. Any thread.
   void close_if_idle(std::shared_ptr<const lifetime::gate::holder> admission = nullptr);
   /// Closes the socket now. Any thread.
   void close();

@@ -21,13 +21,13 @@ asio::awaitable<request_reader::result> request_reader::read(const server_config
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(config.max_header_size));
   parser_->body_limit(std::numeric_limits<std::uint64_t>::max());  // each route checks its own
-  error_code available_ec;
   if (buffer.size() == 0) {
-    // Idle: waiting for the first byte of a request. stop_accepting closes us here.
-    if (closing_ && !(answer_anyway && first) && socket.available(available_ec) == 0)
-      co_return result::closed;
+    // Idle: waiting for the first byte of a request. A closing connection waits the linger.
     idle_ = true;
-    transport_.arm_timeout(first ? config.header_timeout : config.idle_timeout);
+    if (closing_ && !(answer_anyway && first))
+      transport_.arm_timeout(config.closing_linger);
+    else
+      transport_.arm_timeout(first ? config.header_timeout : config.idle_timeout);
   } else {
     transport_.arm_timeout(config.header_timeout);
   }
@@ -56,7 +56,7 @@ asio::awaitable<request_reader::result> request_reader::read(const server_config
       // for other connections run first, so that the read below mostly finds the request instead
       // of costing a recv that fails and a wait for the reactor.
       co_await asio::post(socket.get_executor(), asio::use_awaitable);
-      if (transport_.closed() || (closing_ && socket.available(available_ec) == 0)) {
+      if (transport_.closed()) {
         idle_ = false;
         transport_.disarm_timeout();
         co_return result::closed;

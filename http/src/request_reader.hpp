@@ -4,8 +4,10 @@
 // The header is parsed from what is buffered, so a pipelined request needs no read at all; each
 // read is a single read_some into the buffer, the first of which is the idle wait (under the idle
 // timeout between requests, the header timeout for a connection's first request and once bytes
-// arrived). A connection that is closing (stop-accepting) and has nothing buffered or waiting in
-// the socket is not read from: read() answers `closed`.
+// arrived). A connection that is closing (stop-accepting) waits for its next request only for the
+// configuration's closing_linger, counted from the later of its last response and the stop (then
+// the timeout closes it): a proxy's pooled connection gets its next request answered, with
+// Connection: close, instead of being closed under a request that may already be on its way.
 //
 // Limits: a header larger than max_header_size → too_large (431); malformed → malformed (400).
 // Any read error (end of stream, reset, a timeout, a stop that closed the socket or cancelled the
@@ -14,6 +16,7 @@
 // Thread safety: everything runs on the connection's strand; cancel_idle() too.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <optional>
 
@@ -42,6 +45,10 @@ class request_reader {
   parser_type& parser() noexcept { return *parser_; }
   /// True while waiting for the first byte of a request.
   bool idle() const noexcept { return idle_; }
+
+  /// While idle and closing: closes the connection (by its timeout) once `linger` has passed
+  /// from now with no request.
+  void close_after(std::chrono::milliseconds linger) { transport_.arm_timeout(linger); }
 
  private:
   transport& transport_;

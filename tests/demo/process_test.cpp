@@ -91,7 +91,7 @@ TEST_CASE(
   CHECK(logged == n);
 }
 
-TEST_CASE("during the drain delay /readyz answers 503 and responses carry Connection: close") {
+TEST_CASE("during the drain delay /readyz answers 503 and keep-alive goes on") {
   demo_process demo({"--shutdown-timeout=5s", "--drain-delay=2s"});
   http_client c(demo.port());
   c.send_request("GET", "/readyz");
@@ -101,9 +101,13 @@ TEST_CASE("during the drain delay /readyz answers 503 and responses carry Connec
   c.send_request("GET", "/readyz");
   const auto r = c.read_response();
   CHECK(r.status == 503);
-  CHECK(r.closes());
+  // A proxy keeps sending on its pooled connections through the delay: they stay open.
+  CHECK_FALSE(r.closes());
+  c.send_request("GET", "/hello");
+  CHECK(c.read_response().status == 200);
   // Still serving new connections during the delay.
   CHECK(get(demo.port(), "/hello").status == 200);
+  CHECK(c.wait_closed());  // once accepting stopped and the connection stayed idle
   CHECK(demo.wait_exit(std::chrono::seconds(10)) == 0);
 }
 

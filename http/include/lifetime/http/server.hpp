@@ -19,14 +19,20 @@
 // request in the new generation. A stop ends every grace: the stop's phases bound those requests.
 //
 // @par Stop
-// When environment().stop_accepting fires (or on stop_accepting()), the listeners close, idle
-// keep-alive connections close and WebSocket sessions are told to go away (1001); a connection
-// inside a request finishes it and then closes. Requests that had already arrived by then (in a
-// connection's socket, or on a connection still in the kernel's accept queue) are served, not
-// answered 503: the stop takes a hold on environment().in_flight before the host closes it, hands
-// a copy to each such connection, and drops it once every connection and the accept queue have
-// been looked at. close_connections() closes every connection now; connection_count() tells when
-// all are gone.
+// Until environment().stop_accepting fires, keep-alive goes on as usual (also through the drain
+// delay, while readiness answers 503: a proxy keeps sending on its pooled connections, and closing
+// them would only make it open new ones just before the listener goes away). When it fires (or on
+// stop_accepting()), the listeners close and WebSocket sessions are told to go away (1001); every
+// response from then on carries Connection: close. An idle keep-alive connection is not closed
+// under a request that may be crossing: it answers one more request, or closes once
+// config().closing_linger has passed since the later of its last response and the stop, holding
+// a copy of the stop's hold on the in-flight gate meanwhile (so the drain waits for it). A
+// connection inside a request finishes it and then closes. Requests that had already arrived by
+// then (in a connection's socket, or on a connection still in the kernel's accept queue) are
+// served, not answered 503: the stop takes a hold on environment().in_flight before the host closes
+// it, hands a copy to each such connection, and drops it once every connection and the accept queue
+// have been looked at. close_connections() closes every connection now; connection_count() tells
+// when all are gone.
 //
 // @par Thread safety
 // Every public member may be called from any thread once start() has returned (start() itself,
@@ -102,7 +108,8 @@ class server : public std::enable_shared_from_this<server> {
   void request_restart(std::function<void(const restart_report&)> done = {});
   void set_restart_handler(std::function<void()> handler);
 
-  /// Closes the listeners and idle connections (see "Stop"). Idempotent.
+  /// Closes the listeners; idle connections close after one more request or the linger (see
+  /// "Stop"). Idempotent.
   void stop_accepting();
   /// Closes every connection now (in-flight requests see a disconnect). Idempotent.
   void close_connections();

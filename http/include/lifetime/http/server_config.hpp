@@ -33,6 +33,11 @@ struct server_config {
   std::chrono::milliseconds header_timeout{10000};
   /// Time a keep-alive connection may stay idle between requests.
   std::chrono::milliseconds idle_timeout{30000};
+  /// Once accepting stopped: how long an idle keep-alive connection still waits for one more
+  /// request (answered with Connection: close) before it closes, counted from the later of its
+  /// last response and the stop. A proxy's pooled connection is then closed by its next answer,
+  /// not under a request already on its way; the drain waits for it.
+  std::chrono::milliseconds closing_linger{500};
   std::size_t max_header_size = 8 * 1024;  ///< larger → 431
   std::size_t max_body_size = 64 * 1024;   ///< a buffered body larger → 413
   /// A streamed body larger → 413 (a route may set a smaller limit of its own).
