@@ -49,8 +49,9 @@
 // Then lifetime().stopped() fires; its callbacks are waited for until the end of the budget.
 // A start that fails skips the drain delay (nothing was ready to drain). With
 // host_options::supervisor_deadline set, run()/start() refuse to start (78) when the stop could
-// not fit in it. Each phase is logged with its duration, then one summary line. Anything still holding when its
-// box ends is named in the log with how long it held, and the exit code becomes 70.
+// not fit in it. Each phase is logged with its duration, then one summary line. Anything still
+// holding when its box ends is named in the log with how long it held, and the exit code
+// becomes 70.
 //
 // @par Signals (owning mode)
 // Heard on a thread of their own that never runs user code; run() blocks them in the calling
@@ -67,6 +68,17 @@
 // plus 5 s) every second while the stop progresses; ERRNO= when a service fails to start;
 // WATCHDOG=1 every half WATCHDOG_USEC, sent from a strand of the I/O context so that it stops
 // when the event loop does. Owning hosts also take LISTEN_FDS at construction (take_listen_fds()).
+//
+// @par Lifecycle events
+// events() is the process's lifecycle feed (lifecycle_events.hpp). The host publishes, with `pid`
+// and `name` on every "process" event:
+//   process    state starting | ready (took_ms) | stopping (cause: SIGTERM..., or the stop's
+//              reason) | fast_stop (cause) | stopped (exit_code, took_ms)
+//   phase      phase (stopping, drain_delay, ...), number (1-6), state begin | end, in_flight;
+//              on end took_ms and, if any, detail ("skipped (fast stop)")
+//   in_flight  count: during the stop, when it changed, at most every 50 ms
+//   reload     state begin | end (took_ms, result ok | failed) | ignored (why)
+// Other components publish their own (the HTTP server: "generation", "request_ended").
 //
 // @par Exit code
 // 0; 1 when a service failed (start, started, stop, a background run); 64/78 when start() threw
@@ -95,6 +107,7 @@
 #include <lifetime/host/exit_code.hpp>
 #include <lifetime/host/host_options.hpp>
 #include <lifetime/host/hosted_service.hpp>
+#include <lifetime/host/lifecycle_events.hpp>
 #include <lifetime/host/systemd/listen_fds.hpp>
 #include <lifetime/host/systemd/notifier.hpp>
 
@@ -163,6 +176,9 @@ class host {
   /// What SIGUSR2 logs: lifetime state, shutdown phase, time left in the budget, in-flight count,
   /// services, leases and callbacks with their holders and how long they have held.
   std::string state_dump() const;
+
+  /// The lifecycle event feed (see @par Lifecycle events); any thread, any time.
+  lifecycle_events& events() noexcept;
 
   /// Socket-activated or fd-store listening sockets, read at construction; each taken once.
   std::vector<systemd::listen_fd> take_listen_fds();
