@@ -54,6 +54,7 @@ void server::start(std::vector<adopted_listener> adopted) {
   for (auto& l : opened)
     accept_on(l);
   stop_registration_.emplace(environment_.stop_accepting, stop_callback{this});
+  publish_generation(0);
 }
 
 void server::accept_on(const std::shared_ptr<listener>& l) {
@@ -109,6 +110,7 @@ bool server::restart() {
       config_ = fresh;
     }
     old = std::exchange(generation_, cancellation_source());
+    begin_generation();
   }
   old.cancel(cancellation_reason::restart);
   metrics_.restarts_total.fetch_add(1, std::memory_order_relaxed);
@@ -207,8 +209,47 @@ std::vector<std::shared_ptr<detail::connection>> server::live_connections() cons
 }
 
 void server::close_connections() {
+  end_observers();
   for (auto& c : live_connections())
     c->close();
+}
+
+void server::end_observers() {
+  closing_.cancel(cancellation_reason::application_stopping);
+}
+
+std::uint64_t server::generation_number() const noexcept {
+  return generation_number_.load();
+}
+
+void server::begin_generation() {
+  const auto in_flight = metrics_.requests_in_flight.load(std::memory_order_relaxed) -
+                         static_cast<std::int64_t>(observers_.load());
+  generation_number_.fetch_add(1);
+  publish_generation(std::max<std::int64_t>(in_flight, 0));
+}
+
+void server::publish_generation(std::int64_t old_in_flight) {
+  if (environment_.events == nullptr)
+    return;
+  const auto number = static_cast<std::int64_t>(generation_number());
+  environment_.events->publish(
+      "generation",
+      {{"number", number}, {"previous", number - 1}, {"old_in_flight", old_in_flight}});
+}
+
+void server::request_ended(const ended_request& request) {
+  if (environment_.events == nullptr)
+    return;
+  constexpr std::size_t longest_target = 200;
+  environment_.events->publish(
+      "request_ended",
+      {{"generation", static_cast<std::int64_t>(request.generation)},
+       {"status", static_cast<std::int64_t>(request.status)},
+       {"reason", std::string(request.reason)},
+       {"took_ms", std::chrono::duration<double, std::milli>(request.took).count()},
+       {"method", std::string(request.method)},
+       {"target", std::string(request.target.substr(0, longest_target))}});
 }
 
 std::size_t server::connection_count() const {

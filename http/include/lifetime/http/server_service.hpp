@@ -10,8 +10,9 @@
 // - reload() (SIGHUP, and server::request_restart() through host::request_reload()): restarts
 //   the server in-process with the configuration the host has just re-read; in-flight requests
 //   are cancelled with reason restart; the listening sockets stay open.
-// - stop() (phase 6): closes the connections that remain and waits for them, until `token`
-//   fires.
+// - stop() (phase 6): ends the observers (server::end_observers(); up to 250 ms for them to end
+//   their responses), closes the connections that remain and waits for them, until `token` fires.
+// - The server publishes on host.events() (server.hpp, @par Lifecycle events).
 //
 // Every hook runs on the host's strand (hosted_service.hpp).
 #pragma once
