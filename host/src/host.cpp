@@ -146,6 +146,10 @@ std::vector<systemd::listen_fd> host::take_listen_fds() {
   return std::exchange(impl_->listen_fds_, {});
 }
 
+lifecycle_events& host::events() noexcept {
+  return impl_->events_;
+}
+
 systemd::notifier& host::notifier() noexcept {
   return impl_->notifier_;
 }

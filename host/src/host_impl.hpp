@@ -49,6 +49,7 @@
 #include <lifetime/cancellation.hpp>
 #include <lifetime/gate.hpp>
 #include <lifetime/host/host.hpp>
+#include <lifetime/host/lifecycle_events.hpp>
 #include <lifetime/host/shutdown_sequence.hpp>
 #include <lifetime/host/systemd/listen_fds.hpp>
 #include <lifetime/host/systemd/notifier.hpp>
@@ -64,6 +65,9 @@ namespace detail {
 
 /// "123ms", for the log.
 std::string millis(std::chrono::steady_clock::duration d);
+
+/// A duration in milliseconds with its fraction, for an event's took_ms.
+double took_ms(std::chrono::steady_clock::duration d) noexcept;
 
 /// Whether `error` is a lifetime::operation_cancelled.
 bool is_cancellation(const std::exception_ptr& error) noexcept;
@@ -201,6 +205,16 @@ struct host::impl : std::enable_shared_from_this<host::impl> {
   boost::asio::awaitable<void> watchdog_loop();
   boost::asio::awaitable<void> extend_timeout_loop();
 
+  // host_events.cpp: what the host publishes on events_ (host.hpp, @par Lifecycle events).
+  /// A "process" event with `state`, the pid and the host's name, then `extra`. Any thread.
+  void publish_process(const char* state, lifecycle_events::fields extra = {});
+  /// The "process" event of the stop's beginning, with its cause. Any thread; never blocks.
+  void publish_stopping();
+  /// A "phase" event (on the strand).
+  void publish_phase(shutdown_phase phase, const char* state, lifecycle_events::fields extra = {});
+  /// While the stop runs: an "in_flight" event whenever the count changed, at most every 50 ms.
+  boost::asio::awaitable<void> in_flight_loop();
+
   // state_dump.cpp
   /// One line for systemd's STATUS= during the stop: phase, in-flight count, time left.
   std::string stop_status() const;
@@ -237,6 +251,7 @@ struct host::impl : std::enable_shared_from_this<host::impl> {
   boost::asio::steady_timer wake_;
   boost::asio::steady_timer watchdog_timer_;
   boost::asio::steady_timer extend_timer_;
+  boost::asio::steady_timer in_flight_timer_;
 
   lifetime::application_lifetime lifetime_;
   lifetime::lifetime_driver driver_;
@@ -244,6 +259,10 @@ struct host::impl : std::enable_shared_from_this<host::impl> {
   cancellation_source stop_accepting_;
   cancellation_source in_flight_cancel_;
   std::shared_ptr<sequence_waker> waker_;
+
+  lifecycle_events events_;
+  // What began the stop, for its "process" event: a signal's name (static text), or null.
+  std::atomic<const char*> stop_cause_{nullptr};
 
   systemd::notifier notifier_;
   systemd::watchdog_settings watchdog_;

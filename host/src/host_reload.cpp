@@ -14,13 +14,19 @@ asio::awaitable<void> host::impl::reload() {
   if (lifetime_.state() != lifetime_state::started) {
     spdlog::info("{}: reload ignored: the host is {}", options_.name,
                  lifetime::to_string(lifetime_.state()));
+    events_.publish(
+        "reload", {{"state", std::string("ignored")},
+                   {"why", "the host is " + std::string(lifetime::to_string(lifetime_.state()))}});
     co_return;
   }
   if (reloading_.exchange(true)) {
     spdlog::info("{}: reload ignored: a reload is in progress", options_.name);
+    events_.publish("reload", {{"state", std::string("ignored")},
+                               {"why", std::string("a reload is in progress")}});
     co_return;
   }
   const auto began = clock::now();
+  events_.publish("reload", {{"state", std::string("begin")}});
   notifier_.reloading();
   notifier_.status("reloading");
   {
@@ -49,6 +55,9 @@ asio::awaitable<void> host::impl::reload() {
     }
     spdlog::info("{}: reload complete in {}", options_.name, millis(clock::now() - began));
   }
+  events_.publish("reload", {{"state", std::string("end")},
+                             {"result", std::string(ok ? "ok" : "failed")},
+                             {"took_ms", detail::took_ms(clock::now() - began)}});
   if (lifetime_.state() == lifetime_state::started) {
     notifier_.ready();
     notifier_.status(running_status());

@@ -93,6 +93,7 @@ host::impl::impl(std::unique_ptr<detail::owned_io_context> owned,
       wake_(strand_),
       watchdog_timer_(watchdog_strand_),
       extend_timer_(strand_),
+      in_flight_timer_(strand_),
       driver_(lifetime_.take_driver()),
       waker_(std::make_shared<sequence_waker>(*this)) {}
 
@@ -130,6 +131,7 @@ void host::impl::on_stop_begun() {
   budget_ = shutdown_budget::compute(clock::now(), options_.shutdown_timeout, drain_delay,
                                      in_flight_.count(), cost_per_request_);
   stop_begun_.store(true, std::memory_order_release);
+  publish_stopping();
   if (owned_io_) {
     enforcer_.arm(budget_.budget_end + exit_margin, to_int(exit_code::software),
                   [this] { return state_dump(); });
@@ -257,6 +259,7 @@ void host::impl::finish() {
   }
   asio::post(watchdog_strand_, [self = shared_from_this()] { self->watchdog_timer_.cancel(); });
   extend_timer_.cancel();
+  in_flight_timer_.cancel();
   {
     std::lock_guard lock(parent_leases_mutex_);
     parent_leases_.clear();

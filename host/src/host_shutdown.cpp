@@ -42,6 +42,7 @@ asio::awaitable<void> host::impl::shutdown() {
     phase_ = phase;
     phase_began = clock::now();
     spdlog::debug("{}: phase {}/6 {} begins", name, phase_number(phase), to_string(phase));
+    publish_phase(phase, "begin");
     notifier_.status(stop_status());
   };
   const auto end_phase = [&](shutdown_phase phase, const std::string& detail = {}) {
@@ -49,6 +50,10 @@ asio::awaitable<void> host::impl::shutdown() {
     took[static_cast<std::size_t>(phase)] = d;
     spdlog::info("{}: phase {}/6 {} took {}{}{}", name, phase_number(phase), to_string(phase),
                  millis(d), detail.empty() ? "" : ": ", detail);
+    lifecycle_events::fields extra{{"took_ms", lifetime::host::detail::took_ms(d)}};
+    if (!detail.empty())
+      extra.emplace_back("detail", detail);
+    publish_phase(phase, "end", std::move(extra));
   };
 
   spdlog::info(
@@ -61,6 +66,7 @@ asio::awaitable<void> host::impl::shutdown() {
   notifier_.stopping();
   begin_phase(shutdown_phase::stopping);
   asio::co_spawn(strand_, extend_timeout_loop(), asio::detached);
+  asio::co_spawn(strand_, in_flight_loop(), asio::detached);
   driver_.begin_shutdown_work(b.drain_end);
   // The lifetime's supervisor thread calls this: through the waker, never holding the host.
   driver_.on_shutdown_work_done([waker = waker_] { waker->shutdown_work_over(); });
@@ -138,6 +144,8 @@ asio::awaitable<void> host::impl::shutdown() {
       exit_code_.load(), millis(took[1]), millis(took[2]), millis(took[3]), millis(took[4]),
       millis(took[5]), millis(took[6]));
   notifier_.status(fmt::format("stopped: exit code {}", exit_code_.load()));
+  publish_process("stopped", {{"exit_code", static_cast<std::int64_t>(exit_code_.load())},
+                              {"took_ms", detail::took_ms(total)}});
 }
 
 void host::impl::report_shutdown_work() {

@@ -63,6 +63,7 @@ void host::impl::on_signal(int signal_number) {
   }
   const int count = signal_count_.fetch_add(1) + 1;
   if (count == 1) {
+    stop_cause_ = signal_name(signal_number);
     spdlog::info("{}: {} received: stopping gracefully (budget {})", options_.name,
                  signal_name(signal_number), format_duration(options_.shutdown_timeout));
     lifetime_.stop_application(cancellation_reason::application_stopping);
@@ -70,6 +71,7 @@ void host::impl::on_signal(int signal_number) {
     spdlog::warn("{}: second stop signal ({}): fast stop, cancelling in-flight work now",
                  options_.name, signal_name(signal_number));
     lifetime_.stop_application(cancellation_reason::application_stopping);
+    publish_process("fast_stop", {{"cause", std::string(signal_name(signal_number))}});
     fast_stop();
   } else {
     const int code = signal_exit_code(signal_number);

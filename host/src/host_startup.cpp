@@ -52,11 +52,13 @@ asio::awaitable<void> host::impl::run_host() {
   const auto began = clock::now();
   spdlog::info("{}: starting {} service(s)", options_.name, services_.size());
   notifier_.status("starting");
+  publish_process("starting");
   const bool all_started = co_await start_services();
   if (all_started && driver_.notify_started()) {
     announce_ready();
     notifier_.status("running");
     spdlog::info("{}: started in {}", options_.name, millis(clock::now() - began));
+    publish_process("ready", {{"took_ms", detail::took_ms(clock::now() - began)}});
   }
 
   co_await wait_until([this] { return is_stop_begun(); }, clock::time_point::max());

@@ -142,11 +142,18 @@ asio::awaitable<void> host::impl::upgrade() {
   auto self = shared_from_this();
   if (const auto why = upgrade_refusal()) {
     spdlog::warn("{}: upgrade refused: {}", options_.name, *why);
+    events_.publish("upgrade", {{"state", std::string("refused")}, {"detail", *why}});
     co_return;
   }
-  const auto fail_now = [this](const std::string& why) {
+  const auto asked = clock::now();
+  const auto fail_now = [this, asked](const std::string& why) {
     upgrades_failed_.fetch_add(1);
     spdlog::error("{}: upgrade failed: {}; this process keeps serving", options_.name, why);
+    events_.publish(
+        "upgrade",
+        {{"state", std::string("failed")},
+         {"took_ms", std::chrono::duration<double, std::milli>(clock::now() - asked).count()},
+         {"detail", why + "; this process keeps serving"}});
   };
 
   std::vector<systemd::listen_fd> sockets;
@@ -182,6 +189,10 @@ asio::awaitable<void> host::impl::upgrade() {
       "{} for it to be ready",
       options_.name, image_.executable, spawned.pid, sockets.size(),
       names.empty() ? "" : " (" + names + ")", format_duration(options_.upgrade_timeout));
+  events_.publish("upgrade", {{"state", std::string("started")},
+                              {"pid", static_cast<std::int64_t>(spawned.pid)},
+                              {"detail", "handing over " + std::to_string(sockets.size()) +
+                                             " socket(s); waiting for it to be ready"}});
   child_watch child(co_await asio::this_coro::executor, spawned);
 
   auto first = co_await (child.ready() || child.exited() || child.until(deadline));
@@ -193,6 +204,12 @@ asio::awaitable<void> host::impl::upgrade() {
     spdlog::info("{}: upgrade: process {} is ready after {}; stopping gracefully (budget {})",
                  options_.name, child.pid(), millis(clock::now() - began),
                  format_duration(options_.shutdown_timeout));
+    events_.publish(
+        "upgrade",
+        {{"state", std::string("ready")},
+         {"pid", static_cast<std::int64_t>(child.pid())},
+         {"took_ms", std::chrono::duration<double, std::milli>(clock::now() - began).count()},
+         {"detail", std::string("the new process serves; this one stops")}});
     lifetime_.stop_application(cancellation_reason::application_stopping);
     co_return;  // still upgrading_: no other upgrade from a process on its way out
   }

@@ -79,6 +79,27 @@ deadline_clock::time_point request_deadline(boost::urls::url_view url, const ser
   return deadline;
 }
 
+/// How a request ended, in the words of a "request_ended" event (server.hpp).
+std::string_view ended_reason(const std::exception_ptr& failure, const outcome& ended) {
+  if (!failure)
+    return "completed";
+  if (ended.reason != cancellation_reason::none)
+    return to_string(ended.reason);
+  return "error";
+}
+
+/// Counts an observer request while it runs.
+class observing {
+ public:
+  explicit observing(http::server& owner) noexcept : owner_(owner) { owner_.observer_began(); }
+  observing(const observing&) = delete;
+  observing& operator=(const observing&) = delete;
+  ~observing() { owner_.observer_ended(); }
+
+ private:
+  http::server& owner_;
+};
+
 }  // namespace
 
 connection::connection(asio::ip::tcp::socket socket, std::shared_ptr<http::server> owner)
@@ -221,20 +242,29 @@ asio::awaitable<bool> connection::serve_one() {
     co_return false;
   }
   auto match = server_->routes().find(header_.method(), url->encoded_segments());
-  auto holder = admit();
+  // An observer is neither counted in flight nor cancelled by a restart or the stop (router.hpp).
+  const bool observer = match.found != nullptr && match.found->observer;
+  std::optional<observing> watching;
+  if (observer) {
+    admitted_.reset();
+    watching.emplace(*server_);
+  }
+  auto holder = observer ? std::optional<lifetime::gate::holder>() : admit();
   in_request_ = true;
 
   bool bad_timeout = false;
   const auto deadline = request_deadline(*url, *config, started, bad_timeout);
   // The request's token: its parents and deadline are fixed now, the source itself is made when
   // the handler first asks for it.
-  generation_ = server_->enter_generation();
-  token_.begin(config->request_cancellation, env.cancel_in_flight, generation_->token(), deadline);
+  if (!observer)
+    generation_ = server_->enter_generation();
+  token_.begin(config->request_cancellation, observer ? cancellation_token() : env.cancel_in_flight,
+               generation_ ? generation_->token() : cancellation_token(), deadline);
   body_.begin(parser, config->header_timeout);
 
   request_context ctx(*this, header_, *url, std::move(match.params), config);
   stats.requests_in_flight.fetch_add(1, std::memory_order_relaxed);
-  const bool admitted = holder.has_value() || env.in_flight == nullptr;
+  const bool admitted = observer || holder.has_value() || env.in_flight == nullptr;
   const auto failure = co_await dispatch(ctx, match, admitted, bad_timeout);
 
   const auto ended = classify(failure, ctx, watch_.peer_gone() || transport_.closed(),
@@ -255,7 +285,15 @@ asio::awaitable<bool> connection::serve_one() {
   // be counted as abandoned at the end of the budget, or for its log line to be lost at exit).
   log_access(transport_.peer, method, target, ctx.status() == 0 ? 499 : ctx.status(), started,
              ended.reason, ctx.log_note());
-  std::exchange(generation_, nullptr)->leave(ended.reason);
+  if (generation_) {
+    const auto generation = std::exchange(generation_, nullptr);
+    if (generation->retired()) {
+      server_->request_ended({generation->number(), ctx.status() == 0 ? 499 : ctx.status(),
+                              ended_reason(failure, ended),
+                              std::chrono::steady_clock::now() - started, method, target});
+    }
+    generation->leave(ended.reason);
+  }
   in_request_ = false;
   const auto keep = [&] {
     return !must_close && ctx.keep_alive() && !watch_.peer_gone() && !transport_.closed();

@@ -41,6 +41,8 @@ class generation : public std::enable_shared_from_this<generation> {
   /// from cancel()).
   cancellation_token token() const noexcept { return source_.token(); }
   std::size_t in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
+  /// True once restart() has replaced it.
+  bool retired() const noexcept { return retired_flag_.load(std::memory_order_acquire); }
 
   void enter() noexcept { in_flight_.fetch_add(1, std::memory_order_relaxed); }
   /// `ended`: none when the request was answered without being cancelled.

@@ -172,10 +172,13 @@ asio::awaitable<void> request_context::write_chunk(std::string_view text, bool c
   }
 }
 
-asio::awaitable<void> request_context::send_event(std::string_view event, std::string_view data) {
+asio::awaitable<void> request_context::send_event(std::string_view event, std::string_view data,
+                                                  std::string_view id) {
   token().throw_if_cancellation_requested();
   std::string text;
-  text.reserve(event.size() + data.size() + 16);
+  text.reserve(event.size() + data.size() + id.size() + 24);
+  if (!id.empty())
+    text.append("id: ").append(id).append("\n");
   text.append("event: ").append(event).append("\ndata: ").append(data).append("\n\n");
   co_await write_chunk(text, true);
 }

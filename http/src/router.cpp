@@ -58,6 +58,15 @@ router& router::add_websocket(std::string pattern, websocket_handler handler,
                    std::move(handler)});
 }
 
+router& router::add_observer(std::string pattern, handler_function handler) {
+  route r;
+  r.method = boost::beast::http::verb::get;
+  r.pattern = std::move(pattern);
+  r.handler = std::move(handler);
+  r.observer = true;
+  return add(std::move(r));
+}
+
 router& router::filter(filter_function f) {
   filters_.push_back(std::move(f));
   return *this;

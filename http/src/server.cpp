@@ -62,6 +62,7 @@ void server::start(std::vector<adopted_listener> adopted) {
   for (auto& l : opened)
     accept_on(l);
   stop_registration_.emplace(environment_.stop_accepting, stop_callback{this});
+  publish_generation(1, 0, std::chrono::milliseconds(0));
 }
 
 void server::accept_on(const std::shared_ptr<listener>& l) {
@@ -132,6 +133,7 @@ restart_report server::restart() {
                                               s->on_generation_drained(r);
                                           });
   metrics_.restarts_total.fetch_add(1, std::memory_order_relaxed);
+  publish_generation(report.generation, report.previous_in_flight, report.grace);
   for (const auto& observer : restart_observers_)
     observer(*config);
   if (report.listen_changed) {
@@ -270,8 +272,39 @@ std::vector<std::shared_ptr<detail::connection>> server::live_connections() cons
 }
 
 void server::close_connections() {
+  end_observers();
   for (auto& c : live_connections())
     c->close();
+}
+
+void server::end_observers() {
+  closing_.cancel(cancellation_reason::application_stopping);
+}
+
+void server::publish_generation(std::uint64_t number, std::size_t old_in_flight,
+                                std::chrono::milliseconds grace) {
+  if (environment_.events == nullptr)
+    return;
+  const auto n = static_cast<std::int64_t>(number);
+  environment_.events->publish("generation",
+                               {{"number", n},
+                                {"previous", n - 1},
+                                {"old_in_flight", static_cast<std::int64_t>(old_in_flight)},
+                                {"grace_ms", static_cast<std::int64_t>(grace.count())}});
+}
+
+void server::request_ended(const ended_request& request) {
+  if (environment_.events == nullptr)
+    return;
+  constexpr std::size_t longest_target = 200;
+  environment_.events->publish(
+      "request_ended",
+      {{"generation", static_cast<std::int64_t>(request.generation)},
+       {"status", static_cast<std::int64_t>(request.status)},
+       {"reason", std::string(request.reason)},
+       {"took_ms", std::chrono::duration<double, std::milli>(request.took).count()},
+       {"method", std::string(request.method)},
+       {"target", std::string(request.target.substr(0, longest_target))}});
 }
 
 std::size_t server::connection_count() const {

@@ -15,6 +15,11 @@
 namespace lifetime::http {
 namespace asio = boost::asio;
 
+namespace {
+// How long stop() waits for observers to end their responses before closing every connection.
+constexpr auto observers_grace = std::chrono::milliseconds(250);
+}  // namespace
+
 server_service::server_service(lifetime::host::host& host, router routes,
                                server::config_loader load_config,
                                std::function<void(server&)> setup, std::string name)
@@ -32,6 +37,7 @@ asio::awaitable<void> server_service::start(cancellation_token token) {
   env.cancel_in_flight = host_.in_flight_token();
   env.in_flight = &host_.in_flight();
   env.state = [lifetime = &host_.lifetime()] { return std::string(to_string(lifetime->state())); };
+  env.events = &host_.events();
   server_ = server::create(host_.get_executor(), std::move(env), routes_, load_config_);
   server_->set_restart_handler([host = &host_] { host->request_reload(); });
   server_->stats().add_collector([host = &host_](std::string& out) {
@@ -91,8 +97,17 @@ asio::awaitable<void> server_service::stop(cancellation_token token) {
   if (!server_)
     co_return;
   server_->stop_accepting();
-  server_->close_connections();
   asio::steady_timer timer(co_await asio::this_coro::executor);
+  // Observers (a lifecycle stream) are told the connections are about to close and get a moment
+  // to send what they still have and end their responses cleanly.
+  server_->end_observers();
+  const auto observers_deadline = std::chrono::steady_clock::now() + observers_grace;
+  while (server_->observer_count() > 0 && !token.is_cancellation_requested() &&
+         std::chrono::steady_clock::now() < observers_deadline) {
+    timer.expires_after(std::chrono::milliseconds(1));
+    co_await timer.async_wait(bind_cancellation(token, asio::as_tuple(asio::use_awaitable)));
+  }
+  server_->close_connections();
   // The hook runs on the host's own thread: polling every millisecond costs nothing there and
   // ends the stop soon after the last connection is gone.
   while (server_->connection_count() > 0 && !token.is_cancellation_requested()) {

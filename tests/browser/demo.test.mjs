@@ -3,8 +3,10 @@
 //
 // node demo.test.mjs <path to lifetime-demo>
 // Starts the server on an ephemeral port, then in the page: starts and aborts a long request,
-// starts and cancels a background operation, cancels an upload midway, restarts the server.
-// Checks what the page shows and what /metrics counted; saves artifacts/demo.png.
+// starts and cancels a background operation, cancels an upload midway, restarts the server (the
+// lifecycle panel shows generation 2), then stops it with SIGTERM (the panel shows the phases).
+// Checks what the page shows and what /metrics counted; saves artifacts/demo.png and
+// artifacts/lifecycle.png.
 // Exit codes: 0 passed, 1 failed, 77 skipped (no Chromium or no node_modules).
 import {spawn} from "node:child_process";
 import fs from "node:fs";
@@ -166,11 +168,28 @@ try {
   await eventually("the restart to be counted",
                    async () => (await metrics()).demo_web_host_restarts_total === 1);
 
+  // The lifecycle panel follows: the process serving, then generation 2 after the restart.
+  await page.locator("#lc-process", {hasText: `pid ${server.pid}`}).waitFor();
+  await page.locator("#lc-generation", {hasText: "2"}).waitFor();
+  await page.locator("#lc-timeline li", {hasText: "generation 2 serving"}).waitFor();
+  await page.locator("#lc-timeline li", {hasText: /reload — [0-9.]+ ms/}).waitFor();
+
   // Let the metrics table catch up, then keep a picture of the page.
   await page.locator('#metrics td[data-metric="demo_web_host_restarts_total"]', {hasText: "1"})
       .waitFor();
   await page.screenshot({path: path.join(artifacts, "demo.png"), fullPage: true});
-  console.log("browser test passed; screenshot in " + path.join(artifacts, "demo.png"));
+
+  // 7. SIGTERM: the panel shows the stop's phases with their durations until the stream closes.
+  server.kill("SIGTERM");
+  await page.locator("#lc-process", {hasText: "stopping (SIGTERM)"}).waitFor();
+  for (const phase of ["stopping", "drain-delay", "stop-accepting", "drain", "cancel"]) {
+    await page.locator(`#lc-timeline li[data-phase="${phase}"][data-state="end"]`,
+                       {hasText: / — [0-9.]+ ms/}).waitFor();
+  }
+  await page.locator('#lc-timeline li[data-phase="stop-services"]').waitFor();
+  await page.locator("#lc-stream", {hasText: "closed"}).waitFor();
+  await page.screenshot({path: path.join(artifacts, "lifecycle.png"), fullPage: true});
+  console.log("browser test passed; screenshots in " + artifacts);
 } catch (e) {
   failed = true;
   console.error("browser test FAILED:", e);

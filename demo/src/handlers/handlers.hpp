@@ -44,6 +44,8 @@ socket_result operation_socket(application& app, http::websocket_session& ws);
 http::filter_function operation_owner(application& app);
 result upload(application& app, request_context& ctx);  // PUT /api/uploads/{name}
 result restart(request_context& ctx);                   // POST /admin/restart
+/// GET /api/lifecycle/events (an observer route): the lifecycle feed as server-sent events.
+result lifecycle_events(request_context& ctx);
 
 /// ?seconds=N: a number of seconds in [0, 3600] (fractions allowed). @throws http_error(400).
 double seconds_param(const request_context& ctx);

@@ -35,7 +35,8 @@ http::router application::routes() {
       .add(verb::post, "/api/operations/{}/cancel", with_app(handlers::cancel_operation),
            body_mode::buffered, csrf)
       .add(verb::put, "/api/uploads/{}", with_app(handlers::upload), body_mode::streamed, csrf)
-      .add(verb::post, "/admin/restart", handlers::restart);
+      .add(verb::post, "/admin/restart", handlers::restart)
+      .add_observer("/api/lifecycle/events", handlers::lifecycle_events);
   return r;
 }
 

@@ -89,6 +89,17 @@
 // A process started by a binary upgrade adds MAINPID=<its pid> to its READY=1; the process it
 // replaced sends nothing once the new one is ready (the unit needs NotifyAccess=all).
 //
+// @par Lifecycle events
+// events() is the process's lifecycle feed (lifecycle_events.hpp). The host publishes, with `pid`
+// and `name` on every "process" event:
+//   process    state starting | ready (took_ms) | stopping (cause: SIGTERM..., or the stop's
+//              reason) | fast_stop (cause) | stopped (exit_code, took_ms)
+//   phase      phase (stopping, drain_delay, ...), number (1-6), state begin | end, in_flight;
+//              on end took_ms and, if any, detail ("skipped (fast stop)")
+//   in_flight  count: during the stop, when it changed, at most every 50 ms
+//   reload     state begin | end (took_ms, result ok | failed) | ignored (why)
+// Other components publish their own (the HTTP server: "generation", "request_ended").
+//
 // @par Exit code
 // 0; 1 when a service failed (start, started, stop, a background run); 64/78 when start() threw
 // usage_error/config_error; 70 when anything was abandoned at its box or at the budget (or the
@@ -117,6 +128,7 @@
 #include <lifetime/host/exit_code.hpp>
 #include <lifetime/host/host_options.hpp>
 #include <lifetime/host/hosted_service.hpp>
+#include <lifetime/host/lifecycle_events.hpp>
 #include <lifetime/host/systemd/listen_fds.hpp>
 #include <lifetime/host/systemd/notifier.hpp>
 
@@ -200,6 +212,9 @@ class host {
   };
   /// Any thread.
   upgrade_counts upgrades() const noexcept;
+
+  /// The lifecycle event feed (see @par Lifecycle events); any thread, any time.
+  lifecycle_events& events() noexcept;
 
   /// Socket-activated or fd-store listening sockets, read at construction; each taken once.
   std::vector<systemd::listen_fd> take_listen_fds();

@@ -102,8 +102,11 @@ class request_context {
   /// reconnect if the stream breaks.
   boost::asio::awaitable<void> begin_events(
       std::chrono::milliseconds retry = std::chrono::milliseconds(0));
-  /// One event; the write is bound to the token. @throws operation_cancelled / system_error.
-  boost::asio::awaitable<void> send_event(std::string_view event, std::string_view data);
+  /// One event (with an `id:` line if `id` is not empty: EventSource sends the last one back as
+  /// Last-Event-ID when it reconnects); the write is bound to the token.
+  /// @throws operation_cancelled / system_error.
+  boost::asio::awaitable<void> send_event(std::string_view event, std::string_view data,
+                                          std::string_view id = {});
   /// Ends the stream (last chunk).
   boost::asio::awaitable<void> end_events();
 

@@ -51,6 +51,11 @@ struct route {
   std::vector<filter_function> filters;
   /// Set for a WebSocket route (method GET): the request must be an upgrade.
   websocket_handler websocket;
+  /// An observer watches the process rather than working for it (a lifecycle event stream): its
+  /// requests are not counted in flight (the drain never waits for them, a closed gate admits
+  /// them) and neither a restart nor the stop's cancellation fires their token; a disconnect and
+  /// the deadline still do. It ends its response when server::closing() fires (phase 6).
+  bool observer = false;
 };
 
 class router {
@@ -70,6 +75,8 @@ class router {
   /// A WebSocket route on GET `pattern`.
   router& add_websocket(std::string pattern, websocket_handler handler,
                         std::vector<filter_function> filters = {});
+  /// An observer route on GET `pattern` (see route::observer).
+  router& add_observer(std::string pattern, handler_function handler);
   /// A filter for every route, run before the route's own filters.
   router& filter(filter_function f);
 

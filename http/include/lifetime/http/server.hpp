@@ -34,6 +34,25 @@
 // have been looked at. close_connections() closes every connection now; connection_count() tells
 // when all are gone.
 //
+// @par Observers
+// Requests on an observer route (router::add_observer) watch the process: they are not counted in
+// flight and survive restarts (router.hpp). closing() fires when the server is about to close
+// every connection (end_observers(), called by server_service::stop() in phase 6, or
+// close_connections()): an observer then sends what it still has and ends its response.
+//
+// @par Lifecycle events
+// With environment().events set, the server publishes on that feed:
+//   generation     number (1 at start(), then one more at each restart), old_in_flight (the
+//                  requests in flight when the old generation was replaced), previous, grace_ms
+//                  (how long they may still run)
+//   request_ended  for a request of a replaced generation, when it ends: generation, status
+//                  (499: the client left before an answer), reason (completed | restart |
+//                  client_disconnected | application_stopping | deadline_exceeded | error),
+//                  took_ms, method, target
+// restart() publishes the new generation once the old one is retired (old_in_flight: its requests
+// then). Connections call request_ended() for each request of a replaced generation as it ends
+// (completed within the grace, cancelled with reason restart, or ended otherwise).
+//
 // @par Thread safety
 // Every public member may be called from any thread once start() has returned (start() itself,
 // on_restart() and stats().add_collector() before or from one thread). Configuration and
@@ -43,6 +62,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -50,6 +70,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -108,10 +129,33 @@ class server : public std::enable_shared_from_this<server> {
   void request_restart(std::function<void(const restart_report&)> done = {});
   void set_restart_handler(std::function<void()> handler);
 
+  /// How one request of a replaced generation ended.
+  struct ended_request {
+    std::uint64_t generation = 0;  ///< the generation it began in
+    unsigned status = 0;           ///< what it was answered; 499: nothing, the client left
+    std::string_view reason;       ///< "completed", a cancellation reason, or "error"
+    std::chrono::steady_clock::duration took{};
+    std::string_view method;
+    std::string_view target;
+  };
+  /// Publishes a "request_ended" event (see @par Lifecycle events). Any thread; never waits.
+  void request_ended(const ended_request& request);
+
+  /// Fires (application_stopping) when every connection is about to close (see @par Observers).
+  cancellation_token closing() const noexcept { return closing_.token(); }
+  /// Fires closing(). Idempotent.
+  void end_observers();
+  /// Observer requests now running.
+  std::size_t observer_count() const noexcept { return observers_.load(); }
+  /// For connections: an observer request begins / ends.
+  void observer_began() noexcept { observers_.fetch_add(1); }
+  void observer_ended() noexcept { observers_.fetch_sub(1); }
+
   /// Closes the listeners; idle connections close after one more request or the linger (see
   /// "Stop"). Idempotent.
   void stop_accepting();
-  /// Closes every connection now (in-flight requests see a disconnect). Idempotent.
+  /// Fires closing(), then closes every connection now (in-flight requests see a disconnect).
+  /// Idempotent.
   void close_connections();
   /// Open connections and WebSocket sessions.
   std::size_t connection_count() const;
@@ -156,6 +200,8 @@ class server : public std::enable_shared_from_this<server> {
 
   server(boost::asio::any_io_executor executor, server_environment environment, router routes,
          config_loader load);
+  void publish_generation(std::uint64_t number, std::size_t old_in_flight,
+                          std::chrono::milliseconds grace);
   void accept_on(const std::shared_ptr<listener>& l);
   void accept_queued(const std::shared_ptr<listener>& l,
                      const std::shared_ptr<const lifetime::gate::holder>& admission);
@@ -181,6 +227,8 @@ class server : public std::enable_shared_from_this<server> {
   std::unordered_map<const detail::connection*, std::weak_ptr<detail::connection>> connections_;
   std::atomic<bool> started_{false};
   std::atomic<bool> accepting_stopped_{false};
+  cancellation_source closing_;
+  std::atomic<std::size_t> observers_{0};
   std::optional<cancellation_registration<stop_callback>> stop_registration_;
   // The stop's hold on the in-flight gate, alive while the stop looks at the connections and the
   // accept queue (see @par Stop); connections accepted meanwhile get a copy.

@@ -11,6 +11,7 @@
 
 #include <lifetime/cancellation.hpp>
 #include <lifetime/gate.hpp>
+#include <lifetime/host/lifecycle_events.hpp>
 
 namespace lifetime::http {
 
@@ -28,6 +29,9 @@ struct server_environment {
   lifetime::gate* in_flight = nullptr;
   /// The lifetime state for the metrics ("starting", "started", "stopping", "stopped").
   std::function<std::string()> state;
+  /// The lifecycle feed the server publishes its generations and the ends of a replaced
+  /// generation's requests on (server.hpp, @par Lifecycle events); null: none.
+  lifetime::host::lifecycle_events* events = nullptr;
 };
 
 }  // namespace lifetime::http

@@ -10,8 +10,9 @@
 // - reload() (SIGHUP, and server::request_restart() through host::request_reload()): restarts
 //   the server in-process with the configuration the host has just re-read; in-flight requests
 //   are cancelled with reason restart; the listening sockets stay open.
-// - stop() (phase 6): closes the connections that remain and waits for them, until `token`
-//   fires.
+// - stop() (phase 6): ends the observers (server::end_observers(); up to 250 ms for them to end
+//   their responses), closes the connections that remain and waits for them, until `token` fires.
+// - The server publishes on host.events() (server.hpp, @par Lifecycle events).
 // - sockets_to_hand_over() (binary upgrade, SIGUSR1): the listening sockets, under the service's
 //   name, so the new process's server_service adopts them; /metrics shows
 //   lifetime_upgrades_failed_total (the host's count).
