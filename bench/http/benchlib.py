@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -322,6 +323,39 @@ class Demo:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class NewConnectionProber(threading.Thread):
+    """GET `target` on a new connection each time, as fast as it can: when each 200 arrived
+    (`ok`, monotonic times) and every failure (`failures`: (time, "status N" or the exception's
+    name, e.g. ConnectionRefusedError))."""
+
+    def __init__(self, port: int, target: str = "/hello"):
+        super().__init__(daemon=True)
+        self.port = port
+        self.target = target
+        self.ok: list[float] = []
+        self.failures: list[tuple[float, str]] = []
+        self.stopping = threading.Event()
+
+    @property
+    def refused(self) -> int:
+        return sum(1 for _, kind in self.failures if kind == "ConnectionRefusedError")
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                c = Connection(self.port, timeout=5)
+                try:
+                    r = c.get(self.target)
+                finally:
+                    c.close()
+                if r.status == 200:
+                    self.ok.append(time.monotonic())
+                else:
+                    self.failures.append((time.monotonic(), f"status {r.status}"))
+            except OSError as e:
+                self.failures.append((time.monotonic(), type(e).__name__))
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.002, what: str = "condition"):

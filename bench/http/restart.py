@@ -34,30 +34,6 @@ import benchlib  # noqa: E402
 TOKEN = "bench-admin-token"
 
 
-class Prober(threading.Thread):
-    def __init__(self, port: int):
-        super().__init__(daemon=True)
-        self.port = port
-        self.ok: list[float] = []
-        self.failures: list[tuple[float, str]] = []
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                c = benchlib.Connection(self.port, timeout=5)
-                try:
-                    r = c.get("/hello")
-                finally:
-                    c.close()
-                if r.status == 200:
-                    self.ok.append(time.monotonic())
-                else:
-                    self.failures.append((time.monotonic(), f"status {r.status}"))
-            except OSError as e:
-                self.failures.append((time.monotonic(), type(e).__name__))
-
-
 class LongRequester(threading.Thread):
     """Keeps one GET /api/work?seconds=L in flight at a time on a keep-alive connection."""
 
@@ -114,7 +90,7 @@ def main() -> int:
                            seconds=restarts * interval + 3, connections=args.load_connections)
         if not wrk.available:
             print("wrk not installed: restarting under the prober's load only")
-        prober = Prober(demo.port)
+        prober = benchlib.NewConnectionProber(demo.port)
         prober.start()
         longs = [LongRequester(demo.port, args.long) for _ in range(args.long_requesters)]
         for long in longs:

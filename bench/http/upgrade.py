@@ -40,35 +40,6 @@ import benchlib  # noqa: E402
 PR_SET_CHILD_SUBREAPER = 36
 
 
-class Prober(threading.Thread):
-    """New connection per GET /hello; counts answers, refusals and other failures."""
-
-    def __init__(self, port: int):
-        super().__init__(daemon=True)
-        self.port = port
-        self.ok = 0
-        self.refused = 0
-        self.failures: list[str] = []
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                c = benchlib.Connection(self.port, timeout=5)
-                try:
-                    r = c.get("/hello")
-                finally:
-                    c.close()
-                if r.status == 200:
-                    self.ok += 1
-                else:
-                    self.failures.append(f"status {r.status}")
-            except ConnectionRefusedError:
-                self.refused += 1
-            except OSError as e:
-                self.failures.append(type(e).__name__)
-
-
 class InFlight(threading.Thread):
     """One /api/work request on its own connection; keeps the status (or the error)."""
 
@@ -167,7 +138,7 @@ def main() -> int:
         duration = upgrades * 5 + 30  # stopped with SIGINT once the upgrades are done
         wrk = benchlib.Wrk(f"http://127.0.0.1:{port}/hello", seconds=duration,
                            connections=args.load_connections)
-        prober = Prober(port)
+        prober = benchlib.NewConnectionProber(port)
         prober.start()
         time.sleep(0.5)
         current: int = demo.pid
@@ -230,8 +201,9 @@ def main() -> int:
                        if "Socket errors" in l]
         print(f"| wrk: requests, socket errors, non-2xx | {result['requests']:.0f}, "
               f"{result['socket_errors']:.0f} {errors_line}, {result['non_2xx']:.0f} |")
-    print(f"| prober: answers, refused, other failures | {prober.ok}, {prober.refused}, "
-          f"{len(prober.failures)} {sorted(set(prober.failures))} |")
+    others = [kind for _, kind in prober.failures if kind != "ConnectionRefusedError"]
+    print(f"| prober: answers, refused, other failures | {len(prober.ok)}, {prober.refused}, "
+          f"{len(others)} {sorted(set(others))} |")
     print(f"| in-flight /api/work?seconds=1 on each old process | {answered_200}/{len(statuses)} "
           f"answered 200 {sorted(set(str(s) for s in statuses if s != 200))} |")
     print(f"| old processes' exit codes | {old_codes} (last one on SIGTERM: {last_code}) |")
@@ -240,7 +212,7 @@ def main() -> int:
     print(f"| broken binary | {broken.get('line', 'not logged')}; old process still named by "
           f"the pid file: {broken.get('same pid')} |")
     errors = (result.get("socket_errors", 0) + result.get("non_2xx", 0) if result else 0) + \
-        len(prober.failures) + prober.refused
+        len(prober.failures)
     met = (errors == 0 and answered_200 == len(statuses)
            and all(c == 0 for c in old_codes) and broken.get("same pid"))
     print()

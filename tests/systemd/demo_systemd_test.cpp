@@ -46,19 +46,11 @@ class notification_log {
   notification next_state(std::chrono::milliseconds timeout = 20s) {
     const auto deadline = clock::now() + timeout;
     while (true) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-      auto message = receiver_.receive(std::max(left, std::chrono::milliseconds(0)));
+      auto message = receive_by(deadline);
       if (!message)
         FAIL("no notification within the timeout; statuses so far: " << statuses());
-      if (message->text == "WATCHDOG=1") {
-        pings_.push_back(clock::now());
-      } else if (starts_with(message->text, "STATUS=")) {
-        statuses_.push_back(message->text.substr(7));
-      } else {
-        all_.push_back(message->text);
+      if (file(*message, false) == kind::state)
         return std::move(*message);
-      }
     }
   }
 
@@ -66,34 +58,30 @@ class notification_log {
   void wait_for_pings(std::size_t count, std::chrono::milliseconds timeout = 20s) {
     const auto deadline = clock::now() + timeout;
     while (pings_.size() < count) {
-      auto message = receiver_.receive(std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::max(deadline - clock::now(), clock::duration::zero())));
+      auto message = receive_by(deadline);
       REQUIRE(message);
-      if (message->text == "WATCHDOG=1") {
-        pings_.push_back(clock::now());
-      } else if (starts_with(message->text, "STATUS=")) {
-        statuses_.push_back(message->text.substr(7));
-      } else {
-        all_.push_back(message->text);
-        unexpected_.push_back(message->text);
-      }
+      file(*message, true);
     }
+  }
+
+  // Reads until a STATUS= equal to `text` (or starting with it, `prefix`) arrives.
+  bool wait_for_status(std::string_view text, bool prefix,
+                       std::chrono::milliseconds timeout = 20s) {
+    const auto deadline = clock::now() + timeout;
+    while (auto message = receive_by(deadline)) {
+      if (file(*message, true) == kind::status &&
+          (prefix ? starts_with(statuses_.back(), text) : statuses_.back() == text))
+        return true;
+    }
+    return false;
   }
 
   const std::vector<clock::time_point>& pings() const { return pings_; }
   void clear_pings() { pings_.clear(); }
   // Files what is already queued, so that later arrival times are send times.
   void drain_queued() {
-    while (auto message = receiver_.receive_now()) {
-      if (message->text == "WATCHDOG=1") {
-        pings_.push_back(clock::now());
-      } else if (starts_with(message->text, "STATUS=")) {
-        statuses_.push_back(message->text.substr(7));
-      } else {
-        all_.push_back(message->text);
-        unexpected_.push_back(message->text);
-      }
-    }
+    while (auto message = receiver_.receive_now())
+      file(*message, true);
   }
   const std::vector<std::string>& unexpected() const { return unexpected_; }
   std::string statuses() const {
@@ -101,28 +89,6 @@ class notification_log {
     for (const auto& s : statuses_)
       joined += "[" + s + "] ";
     return joined;
-  }
-  // Reads until a STATUS= equal to `text` (or starting with it, `prefix`) arrives.
-  bool wait_for_status(std::string_view text, bool prefix,
-                       std::chrono::milliseconds timeout = 20s) {
-    const auto deadline = clock::now() + timeout;
-    while (true) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-      auto message = receiver_.receive(std::max(left, std::chrono::milliseconds(0)));
-      if (!message)
-        return false;
-      if (message->text == "WATCHDOG=1") {
-        pings_.push_back(clock::now());
-      } else if (starts_with(message->text, "STATUS=")) {
-        statuses_.push_back(message->text.substr(7));
-        if (prefix ? starts_with(statuses_.back(), text) : statuses_.back() == text)
-          return true;
-      } else {
-        all_.push_back(message->text);
-        unexpected_.push_back(message->text);
-      }
-    }
   }
   bool saw_status(std::string_view prefix) const {
     for (const auto& s : statuses_) {
@@ -133,6 +99,31 @@ class notification_log {
   }
 
  private:
+  enum class kind { ping, status, state };
+
+  std::optional<notification> receive_by(clock::time_point deadline) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+    return receiver_.receive(std::max(left, std::chrono::milliseconds(0)));
+  }
+
+  // Files `message` with the pings, the statuses or the state changes (`unexpected`: a state
+  // change no one asked for).
+  kind file(const notification& message, bool unexpected) {
+    if (message.text == "WATCHDOG=1") {
+      pings_.push_back(clock::now());
+      return kind::ping;
+    }
+    if (starts_with(message.text, "STATUS=")) {
+      statuses_.push_back(message.text.substr(7));
+      return kind::status;
+    }
+    all_.push_back(message.text);
+    if (unexpected)
+      unexpected_.push_back(message.text);
+    return kind::state;
+  }
+
   notify_receiver& receiver_;
   std::vector<clock::time_point> pings_;
   std::vector<std::string> statuses_;
