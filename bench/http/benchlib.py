@@ -210,6 +210,26 @@ def metric(metrics: dict[str, float], name: str, **labels: str) -> float:
 
 # --- the demo process ---------------------------------------------------------------------------
 
+def wait_answering(port: int, path: str, proc: subprocess.Popen, timeout: float) -> bool:
+    """Polls GET `path` on a new connection until it answers 200: True; False once `proc` has
+    exited or `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None:
+        try:
+            c = Connection(port, timeout=2)
+            try:
+                if c.get(path).status == 200:
+                    return True
+            finally:
+                c.close()
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return False
+
+
 class Demo:
     """A lifetime-demo process on a free 127.0.0.1 port, logging to a file."""
 
@@ -240,23 +260,11 @@ class Demo:
         return self.proc.pid
 
     def wait_ready(self, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
+        if not wait_answering(self.port, "/healthz", self.proc, timeout):
             if self.proc.poll() is not None:
                 raise RuntimeError(f"lifetime-demo exited with {self.proc.returncode}:\n"
                                    + self.log())
-            try:
-                c = Connection(self.port, timeout=2)
-                try:
-                    if c.get("/healthz").status == 200:
-                        return
-                finally:
-                    c.close()
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("lifetime-demo did not become ready:\n" + self.log())
-            time.sleep(0.01)
+            raise RuntimeError("lifetime-demo did not become ready:\n" + self.log())
 
     def log(self) -> str:
         self._log.flush()

@@ -147,21 +147,10 @@ class Backend:
         self.pidfd = os.pidfd_open(self.proc.pid)
 
     def wait_ready(self, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        if not benchlib.wait_answering(self.port, "/readyz", self.proc, timeout):
             if self.proc.poll() is not None:
                 raise RuntimeError(f"backend on {self.port} exited with {self.proc.returncode}")
-            try:
-                c = benchlib.Connection(self.port, timeout=2)
-                try:
-                    if c.get("/readyz").status == 200:
-                        return
-                finally:
-                    c.close()
-            except OSError:
-                pass
-            time.sleep(0.005)
-        raise RuntimeError(f"backend on {self.port} not ready after {timeout} s")
+            raise RuntimeError(f"backend on {self.port} not ready after {timeout} s")
 
     def stop(self, timeout: float = 30.0) -> int:
         """SIGTERM and wait for the exit; returns the exit code."""
