@@ -230,28 +230,21 @@ def wait_answering(port: int, path: str, proc: subprocess.Popen, timeout: float)
     return False
 
 
-class Demo:
-    """A lifetime-demo process on a free 127.0.0.1 port, logging to a file."""
+class Server:
+    """A server process on a free 127.0.0.1 port, logging to a file, ready once GET /healthz
+    answers; /metrics in Prometheus text. `argv(port, workdir)` gives its command line."""
 
-    def __init__(self, binary: str, *args: str, threads: int | None = None,
-                 log_level: str = "warn", workdir: str | None = None):
-        self.binary = binary
+    name = "server"
+
+    def __init__(self, argv, env: dict[str, str] | None = None, workdir: str | None = None):
         self.port = free_port()
         self.workdir = workdir or tempfile.mkdtemp(prefix="lifetime-bench-")
         self._own_workdir = workdir is None
-        self.log_path = os.path.join(self.workdir, "demo.log")
-        argv = [binary, "--listen", f"127.0.0.1:{self.port}",
-                "--storage-dir", os.path.join(self.workdir, "storage")]
-        if threads is not None:
-            argv += ["--threads", str(threads)]
-        if log_level:
-            argv += ["--log-level", log_level]
-        argv += list(args)
-        argv += os.environ.get("LIFETIME_DEMO_ARGS", "").split()
-        self.argv = argv
+        self.log_path = os.path.join(self.workdir, f"{self.name}.log")
+        self.argv = argv(self.port, self.workdir)
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=env)
         self.pidfd = os.pidfd_open(self.proc.pid)
         self.wait_ready()
 
@@ -262,9 +255,9 @@ class Demo:
     def wait_ready(self, timeout: float = 15.0) -> None:
         if not wait_answering(self.port, "/healthz", self.proc, timeout):
             if self.proc.poll() is not None:
-                raise RuntimeError(f"lifetime-demo exited with {self.proc.returncode}:\n"
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n"
                                    + self.log())
-            raise RuntimeError("lifetime-demo did not become ready:\n" + self.log())
+            raise RuntimeError(f"{self.name} did not become ready:\n" + self.log())
 
     def log(self) -> str:
         self._log.flush()
@@ -326,11 +319,81 @@ class Demo:
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def __enter__(self) -> "Demo":
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class Demo(Server):
+    """lifetime-demo with its storage in the work directory."""
+
+    name = "lifetime-demo"
+
+    def __init__(self, binary: str, *args: str, threads: int | None = None,
+                 log_level: str = "warn", workdir: str | None = None):
+        self.binary = binary
+
+        def argv(port: int, work: str) -> list[str]:
+            line = [binary, "--listen", f"127.0.0.1:{port}",
+                    "--storage-dir", os.path.join(work, "storage")]
+            if threads is not None:
+                line += ["--threads", str(threads)]
+            if log_level:
+                line += ["--log-level", log_level]
+            return line + list(args) + os.environ.get("LIFETIME_DEMO_ARGS", "").split()
+
+        super().__init__(argv, workdir=workdir)
+
+
+class GoPeer(Server):
+    """bench/peers/go (Go net/http with the same /hello, /api/work, /metrics contract) on
+    `threads` OS threads (GOMAXPROCS)."""
+
+    name = "go-peer"
+
+    def __init__(self, binary: str, *args: str, threads: int | None = None):
+        env = dict(os.environ)
+        if threads is not None:
+            env["GOMAXPROCS"] = str(threads)
+        super().__init__(lambda port, work: [binary, "--listen", f"127.0.0.1:{port}", *args],
+                         env=env)
+
+
+def ensure_tools(tools: tuple[str, ...], install: bool = True) -> None:
+    """Debian's nginx, wrk or go, installed by scripts/install-deps --bench when missing (with
+    install=False: Skip instead)."""
+    missing = [t for t in tools if not (shutil.which(t) or os.path.exists(f"/usr/sbin/{t}"))]
+    if not missing:
+        return
+    if not install:
+        raise Skip(f"{', '.join(missing)} not installed (scripts/install-deps --bench)")
+    subprocess.run([str(REPO / "scripts" / "install-deps"), "--bench"], check=True)
+
+
+def build_go_peer(out_dir: Path | None = None) -> str:
+    """bench/peers/go built with Debian's go into out_dir (default: $LIFETIME_BENCH_CACHE/go, its
+    caches there too; no network). Rebuilt when the source is newer."""
+    source = REPO / "bench" / "peers" / "go" / "main.go"
+    out_dir = (out_dir or bench_cache() / "go").resolve()
+    binary = out_dir / "go-peer"
+    if binary.exists() and binary.stat().st_mtime >= source.stat().st_mtime:
+        return str(binary)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, GOCACHE=str(out_dir / "cache"), GOPATH=str(out_dir / "gopath"),
+               GO111MODULE="off", GOFLAGS="", GOPROXY="off", CGO_ENABLED="0")
+    subprocess.run(["go", "build", "-o", str(binary), str(source)], check=True, env=env,
+                   cwd=source.parent)
+    return str(binary)
+
+
+def bench_cache() -> Path:
+    """Where peers built by the benchmarks are kept: $LIFETIME_BENCH_CACHE, default
+    /tmp/lifetime-bench-cache."""
+    cache = Path(os.environ.get("LIFETIME_BENCH_CACHE", "/tmp/lifetime-bench-cache"))
+    cache.mkdir(parents=True, exist_ok=True)
+    return cache
 
 
 class NewConnectionProber(threading.Thread):
@@ -441,9 +504,7 @@ def beast_example() -> str:
         raise Skip(f"{BEAST_EXAMPLE} missing (apt-get install libboost1.81-doc)")
     import hashlib
     digest = hashlib.sha256(Path(BEAST_EXAMPLE).read_bytes()).hexdigest()[:16]
-    cache = Path(os.environ.get("LIFETIME_BENCH_CACHE", "/tmp/lifetime-bench-cache"))
-    cache.mkdir(parents=True, exist_ok=True)
-    binary = cache / f"http_server_async-{digest}"
+    binary = bench_cache() / f"http_server_async-{digest}"
     if not binary.exists():
         print("building Boost.Beast's http_server_async (g++ -O2) ...", flush=True)
         tmp = binary.with_suffix(".tmp")

@@ -92,33 +92,6 @@ CAUSES = [
 ]
 
 
-def ensure_tools(install: bool) -> None:
-    """nginx, wrk and go from Debian, installed by scripts/install-deps --bench when missing
-    (with --no-install: skipped instead)."""
-    missing = [t for t in ("nginx", "wrk", "go")
-               if not (shutil.which(t) or os.path.exists(f"/usr/sbin/{t}"))]
-    if not missing:
-        return
-    if not install:
-        raise benchlib.Skip(f"{', '.join(missing)} not installed (scripts/install-deps --bench)")
-    subprocess.run([str(benchlib.REPO / "scripts" / "install-deps"), "--bench"], check=True)
-
-
-def build_go_peer(out_dir: Path) -> str:
-    """bench/peers/go built with Debian's go into out_dir (its caches there too; no network)."""
-    source = benchlib.REPO / "bench" / "peers" / "go" / "main.go"
-    out_dir = out_dir.resolve()
-    binary = out_dir / "go-peer"
-    if binary.exists() and binary.stat().st_mtime >= source.stat().st_mtime:
-        return str(binary)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, GOCACHE=str(out_dir / "cache"), GOPATH=str(out_dir / "gopath"),
-               GO111MODULE="off", GOFLAGS="", GOPROXY="off", CGO_ENABLED="0")
-    subprocess.run(["go", "build", "-o", str(binary), str(source)], check=True, env=env,
-                   cwd=source.parent)
-    return str(binary)
-
-
 def listening_socket(port: int) -> socket.socket:
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -330,7 +303,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         args.restarts = 2
-    ensure_tools(not args.no_install)
+    benchlib.ensure_tools(("nginx", "wrk", "go"), install=not args.no_install)
     peers = [p.strip() for p in args.peers.split(",") if p.strip()]
     listeners = [x.strip() for x in args.listener.split(",") if x.strip()]
     if any(p not in ("demo", "go") for p in peers) or any(
@@ -342,7 +315,7 @@ def main() -> int:
     if "go" in peers:
         build_dir = (Path(binaries["demo"]).parents[1] if "demo" in binaries
                      else benchlib.REPO / "build" / "release")
-        binaries["go"] = build_go_peer(build_dir / "bench" / "peers" / "go")
+        binaries["go"] = benchlib.build_go_peer(build_dir / "bench" / "peers" / "go")
     benchlib.raise_fd_limit(8192)
     next_upstream = "error timeout" if args.retries else "off"
     print(f"nginx keepalive 32, proxy_next_upstream {next_upstream}, max_fails={args.max_fails}; "

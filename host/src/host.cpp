@@ -8,6 +8,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/strand.hpp>
 
 #include <lifetime/host/logging.hpp>
 
@@ -21,11 +22,16 @@ host::host(host_options options) {
     configure_logging(options.log_level);
     install_exception_logger();
   }
-  auto io = std::make_unique<detail::owned_io_context>(
-      options.threads > 1 ? static_cast<int>(options.threads) : 1);
+  const unsigned threads = std::max(1u, options.threads);
+  auto io = std::make_unique<detail::owned_io_context>(static_cast<int>(threads));
   auto& io_ref = *io;
   impl_ = std::make_shared<impl>(std::move(io), std::make_unique<detail::owned_io_context>(1),
                                  io_ref, std::move(options));
+  // With more than one thread, connections get io_contexts of their own, each run by one thread
+  // (concurrency hint 1): a connection's handlers then never take a lock another thread contends
+  // for, and a handler that blocks holds neither io_ nor the services' hooks.
+  for (unsigned i = 0; threads > 1 && i < threads; ++i)
+    impl_->thread_io_.push_back(std::make_unique<detail::owned_io_context>(1));
   impl_->init();
 }
 
@@ -43,6 +49,10 @@ host::~host() {
     impl_->signals_.reset();
     impl_->control_io_->stop();
     impl_->control_io_->shutdown();
+    for (auto& io : impl_->thread_io_) {
+      io->stop();
+      io->shutdown();
+    }
     impl_->owned_io_->stop();
     impl_->owned_io_->shutdown();
   }
@@ -56,6 +66,15 @@ asio::any_io_executor host::get_executor() noexcept {
 }
 asio::io_context& host::io_context() noexcept {
   return impl_->io_;
+}
+asio::any_io_executor host::next_io_executor() {
+  if (!impl_->owned_io_)
+    return asio::make_strand(impl_->io_);  // the embedder's threads may be many
+  const auto& contexts = impl_->thread_io_;
+  if (contexts.empty())
+    return impl_->io_.get_executor();  // one thread runs io_
+  const auto i = impl_->next_io_.fetch_add(1, std::memory_order_relaxed) % contexts.size();
+  return contexts[i]->get_executor();
 }
 const host_options& host::options() const noexcept {
   return impl_->options_;

@@ -176,6 +176,8 @@ int host::impl::run() {
     result = code;
     stopped = true;
     io_.stop();
+    for (auto& io : thread_io_)
+      io->stop();
   });
   const auto run_loop = [this](asio::io_context& context) {
     for (;;) {
@@ -189,6 +191,8 @@ int host::impl::run() {
   };
   // The I/O threads run until on_exit stops them, even when no service has I/O pending; the
   // sequence's own thread runs until the I/O threads are done.
+  // io_ is run by `threads` threads (this one and threads - 1 more); each connection context of
+  // thread_io_ by one thread of its own.
   auto io_work = asio::make_work_guard(io_);
   auto control_work = asio::make_work_guard(*control_io_);
   std::thread control([&] {
@@ -197,11 +201,17 @@ int host::impl::run() {
   });
   const unsigned extra = options_.threads > 1 ? options_.threads - 1 : 0;
   std::vector<std::thread> threads;
-  threads.reserve(extra);
+  threads.reserve(extra + thread_io_.size());
   for (unsigned i = 0; i < extra; ++i)
     threads.emplace_back([&] {
       detail::block_host_signals();
       run_loop(io_);
+    });
+  for (auto& io : thread_io_)
+    threads.emplace_back([&run_loop, context = io.get()] {
+      auto work = asio::make_work_guard(*context);
+      detail::block_host_signals();
+      run_loop(*context);
     });
   run_loop(io_);
   for (auto& t : threads)

@@ -22,8 +22,10 @@
 // on a copy of the stop's hold on the in-flight gate.
 //
 // @par Thread safety
-// Everything runs on the connection's strand. close_if_idle() and close() may be called from any
-// thread (they post to the strand).
+// Everything runs on the socket's executor, whose handlers never run concurrently (an I/O
+// thread's own io_context, or a strand; server_environment::connection_executor); "the strand"
+// below means that executor. close_if_idle() and close() may be called from any thread (they
+// post to it).
 #pragma once
 
 #include <chrono>

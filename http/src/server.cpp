@@ -65,15 +65,20 @@ void server::start(std::vector<adopted_listener> adopted) {
   publish_generation(1, 0, std::chrono::milliseconds(0));
 }
 
+asio::any_io_executor server::connection_executor() const {
+  if (environment_.connection_executor)
+    return environment_.connection_executor();
+  return detail::connection::make_executor(executor_);
+}
+
 void server::accept_on(const std::shared_ptr<listener>& l) {
   asio::co_spawn(
       l->acceptor.get_executor(),
       [self = shared_from_this(), l]() -> asio::awaitable<void> {
         asio::steady_timer backoff(l->acceptor.get_executor());
         for (;;) {
-          auto [ec, socket] =
-              co_await l->acceptor.async_accept(detail::connection::make_executor(self->executor_),
-                                                asio::as_tuple(asio::use_awaitable));
+          auto [ec, socket] = co_await l->acceptor.async_accept(
+              self->connection_executor(), asio::as_tuple(asio::use_awaitable));
           // A connection accepted before the stop closed the acceptor is answered, not dropped.
           const bool closed = !l->acceptor.is_open();
           if (ec == asio::error::operation_aborted || (ec && closed))
@@ -239,7 +244,7 @@ void server::accept_queued(const std::shared_ptr<listener>& l,
     boost::system::error_code ec;
     l->acceptor.non_blocking(true, ec);
     while (!ec && l->acceptor.is_open()) {
-      tcp::socket socket(detail::connection::make_executor(self->executor_));
+      tcp::socket socket(self->connection_executor());
       l->acceptor.accept(socket, ec);
       if (ec == asio::error::connection_aborted) {
         ec.clear();

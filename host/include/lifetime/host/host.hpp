@@ -12,8 +12,11 @@
 // @endcode
 //
 // @par Modes
-// - Owning, host(options): the host owns an io_context, `threads` I/O threads (run() makes the
-//   calling thread one of them), one more thread for its strand (the hooks and the shutdown
+// - Owning, host(options): the host owns an io_context run by `threads` I/O threads (run() makes
+//   the calling thread one of them); with more than one, also `threads` connection threads, each
+//   running an io_context of its own (next_io_executor(): the HTTP server spreads its connections
+//   over them, so they never contend, and a handler that blocks holds neither io_context() nor
+//   the services' hooks); one more thread for its strand (the hooks and the shutdown
 //   sequence, so that they never queue behind the I/O of thousands of connections; the watchdog
 //   still pings from the I/O context), the signals (on a thread of their own, so that a wedged
 //   event loop still hears them), spdlog's default logger, and an exit enforcer: once the stop
@@ -155,6 +158,12 @@ class host {
   boost::asio::any_io_executor get_executor() noexcept;
   /// The io_context the host runs on (its own, or the embedder's).
   boost::asio::io_context& io_context() noexcept;
+  /// An executor whose handlers never run concurrently, for work that stays on one thread such
+  /// as a connection. Owning mode: the io_context of one connection thread, successive calls going
+  /// round them (with `threads` = 1: io_context(), run by that one thread). Embedded: a new
+  /// strand on io_context() (the embedder may run it on many threads). Any thread; may throw
+  /// std::bad_alloc.
+  boost::asio::any_io_executor next_io_executor();
   const host_options& options() const noexcept;
 
   /// Adds a service, started after those added before it. Before run()/start() only.

@@ -203,6 +203,8 @@ class server : public std::enable_shared_from_this<server> {
   void publish_generation(std::uint64_t number, std::size_t old_in_flight,
                           std::chrono::milliseconds grace);
   void accept_on(const std::shared_ptr<listener>& l);
+  /// A new connection's executor: environment_.connection_executor's, else a strand on executor_.
+  boost::asio::any_io_executor connection_executor() const;
   void accept_queued(const std::shared_ptr<listener>& l,
                      const std::shared_ptr<const lifetime::gate::holder>& admission);
   std::vector<std::shared_ptr<detail::connection>> live_connections() const;

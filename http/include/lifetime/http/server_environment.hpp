@@ -9,6 +9,8 @@
 #include <functional>
 #include <string>
 
+#include <boost/asio/any_io_executor.hpp>
+
 #include <lifetime/cancellation.hpp>
 #include <lifetime/gate.hpp>
 #include <lifetime/host/lifecycle_events.hpp>
@@ -32,6 +34,11 @@ struct server_environment {
   /// The lifecycle feed the server publishes its generations and the ends of a replaced
   /// generation's requests on (server.hpp, @par Lifecycle events); null: none.
   lifetime::host::lifecycle_events* events = nullptr;
+  /// The executor a new connection runs on (called on the accepting thread for each one). Its
+  /// handlers must never run concurrently (an io_context run by one thread, or a strand).
+  /// server_service passes host::next_io_executor(), which spreads connections over the I/O
+  /// threads. Null: a strand on the server's own executor.
+  std::function<boost::asio::any_io_executor()> connection_executor;
 };
 
 }  // namespace lifetime::http
