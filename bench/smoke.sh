@@ -39,7 +39,11 @@ google_benchmark() {
     echo "$(basename "$binary"): not built in $build: skipped"
     return 0
   fi
-  "$binary" --benchmark_min_time=0.01
+  if [[ $(basename "$binary") == lifetime_disconnect_bench ]]; then
+    "$binary" 10  # not a Google Benchmark: its argument is the number of rounds
+  else
+    "$binary" --benchmark_min_time=0.01
+  fi
 }
 
 google_benchmark_named() {
@@ -75,9 +79,13 @@ else
 fi
 
 step throughput.sh "$here/http/throughput.sh" --quick ${LIFETIME_DEMO:+--demo "$LIFETIME_DEMO"}
-step disconnect_latency.py python3 "$here/http/disconnect_latency.py" --quick
+step disconnect_latency.py python3 "$here/http/disconnect_latency.py" --quick --no-install
+step lifetime_disconnect_bench google_benchmark_named lifetime_disconnect_bench
 step shutdown.py python3 "$here/http/shutdown.py" --quick
 step memory.py python3 "$here/http/memory.py" --quick
+stream_server=$build/bench/http/lifetime_stream_server
+[[ -x $stream_server ]] || stream_server=
+step streams.py python3 "$here/http/streams.py" --quick ${stream_server:+--server "$stream_server"}
 step restart.py python3 "$here/http/restart.py" --quick
 step upgrade.py python3 "$here/http/upgrade.py" --quick
 step rolling_restart.py python3 "$here/http/rolling_restart.py" --quick --listener handed --no-install

@@ -157,7 +157,7 @@ class hop_bench {
     env.stopping = stopping_.token();
     env.stop_accepting = stop_accepting_.token();
     env.cancel_in_flight = cancel_in_flight_.token();
-    env.connection_executor = [this] { return io_.get_executor(); };  // as server_service does
+    env.connection_threads = {io_.get_executor()};  // as server_service does
     server_ = lifetime::http::server::create(io_.get_executor(), env, std::move(routes), [] {
       auto config = std::make_shared<lifetime::http::server_config>();
       config->listen = {"127.0.0.1:0"};

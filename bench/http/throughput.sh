@@ -12,11 +12,12 @@
 #   beast     Boost.Beast's own example http_server_async (Debian's libboost1.81-doc), built here
 #             with g++ -O2, serving a file with the same body as the demo's /hello
 #   nginx     nginx `return 200` with the same body: the ceiling
+#   go        bench/peers/go (Go net/http, GOMAXPROCS = server threads), built with Debian's go
 #   compare   with --compare PATH: another lifetime-demo binary (a patched build), same options
 # Each round runs wrk once against every server, in an order that rotates from round to round;
 # the table reports the median of the per-round ratios, because single runs on a small shared
-# machine vary a lot. Missing wrk, nginx or the Beast example source: said and skipped (the
-# script installs nothing). Without a lifetime-demo binary, only the peers are measured.
+# machine vary a lot. Missing wrk, nginx, go or the Beast example source: said and skipped (the
+# script installs nothing; scripts/install-deps --bench does). Without a lifetime-demo binary, only the peers are measured.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -195,6 +196,20 @@ else
   echo "throughput.sh: nginx not installed (apt-get install nginx-light): ceiling skipped"
 fi
 
+if command -v go >/dev/null; then
+  go_bin=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import benchlib
+print(benchlib.build_go_peer())' "$here")
+  port=$(free_port)
+  GOMAXPROCS=$server_threads "$go_bin" --listen "127.0.0.1:$port" >"$work/go.log" 2>&1 &
+  pids+=($!)
+  wait_ready "$port" /hello
+  url[go]="http://127.0.0.1:$port/hello"
+  pid_of[go]=${pids[-1]}
+  names+=(go)
+else
+  echo "throughput.sh: go not installed (apt-get install golang-go): Go net/http peer skipped"
+fi
+
 if ((${#names[@]} == 0)); then
   echo "throughput.sh: nothing to measure"
   exit 0
@@ -288,6 +303,12 @@ if "compare" in by and "demo-off" in by:
     cpu_costs = [x - 1 for x in ratios("compare", "demo-off", 3)]
     print(f"- --compare build, CPU per request / --request-cancellation=off - 1: "
           f"{100 * statistics.median(cpu_costs):.1f} % (rounds {', '.join(f'{100 * c:.1f}' for c in cpu_costs)})")
+if "go" in by and "demo" in by:
+    print(f"- lifetime-demo / Go net/http: req/s {fmt(ratios('demo', 'go'))}, "
+          f"CPU per request {fmt(ratios('demo', 'go', 3))}")
 if "nginx" in by and "demo" in by:
-    print(f"- lifetime-demo / nginx (ceiling): {fmt(ratios('demo', 'nginx'))}")
+    print(f"- lifetime-demo / nginx `return 200` (target >= 0.9): req/s {fmt(ratios('demo', 'nginx'))}, "
+          f"CPU per request {fmt(ratios('demo', 'nginx', 3))}")
+if "nginx" in by and "compare" in by:
+    print(f"- --compare build / nginx: req/s {fmt(ratios('compare', 'nginx'))}")
 EOF

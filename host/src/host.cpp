@@ -67,14 +67,15 @@ asio::any_io_executor host::get_executor() noexcept {
 asio::io_context& host::io_context() noexcept {
   return impl_->io_;
 }
-asio::any_io_executor host::next_io_executor() {
+std::vector<asio::any_io_executor> host::connection_executors() const {
+  std::vector<asio::any_io_executor> out;
   if (!impl_->owned_io_)
-    return asio::make_strand(impl_->io_);  // the embedder's threads may be many
-  const auto& contexts = impl_->thread_io_;
-  if (contexts.empty())
-    return impl_->io_.get_executor();  // one thread runs io_
-  const auto i = impl_->next_io_.fetch_add(1, std::memory_order_relaxed) % contexts.size();
-  return contexts[i]->get_executor();
+    return out;  // the embedder's threads may be many
+  if (impl_->thread_io_.empty())
+    out.emplace_back(impl_->io_.get_executor());  // one thread runs io_
+  for (const auto& io : impl_->thread_io_)
+    out.emplace_back(io->get_executor());
+  return out;
 }
 const host_options& host::options() const noexcept {
   return impl_->options_;

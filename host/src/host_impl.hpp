@@ -241,10 +241,9 @@ struct host::impl : std::enable_shared_from_this<host::impl> {
   bool is_stop_begun() const noexcept { return stop_begun_.load(std::memory_order_acquire); }
 
   std::unique_ptr<detail::owned_io_context> owned_io_;  // first member: destroyed last
-  // Owning mode with threads > 1: `threads` io_contexts for connections (next_io_executor()),
+  // Owning mode with threads > 1: `threads` io_contexts for connections (connection_executors()),
   // each run by a thread of its own. Destroyed just before io_.
   std::vector<std::unique_ptr<detail::owned_io_context>> thread_io_;
-  std::atomic<unsigned> next_io_{0};  // round robin of next_io_executor()
   // Owning mode: the context of strand_, run by a thread of its own, so that the sequence never
   // waits in line behind the I/O handlers of thousands of connections (null when embedded).
   std::unique_ptr<detail::owned_io_context> control_io_;

@@ -56,7 +56,7 @@ void body_reader::begin_streamed(header_parser& parser, std::size_t limit, bool 
     return;
   if (const auto length = parser.content_length(); length && *length > limit)
     throw http_error(413, "upload too large", true);
-  stream_parser_.emplace(std::move(parser));
+  stream_parser_ = std::make_unique<decltype(stream_parser_)::element_type>(std::move(parser));
   stream_parser_->body_limit(limit);
   continue_pending_ = expects_continue;
 }

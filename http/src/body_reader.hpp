@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -60,7 +61,9 @@ class body_reader {
   transport& transport_;
   disconnect_watch& watch_;
   request_token& token_;
-  std::optional<boost::beast::http::request_parser<boost::beast::http::buffer_body>> stream_parser_;
+  // Only a streamed upload has one: an idle connection does not carry a body parser.
+  std::unique_ptr<boost::beast::http::request_parser<boost::beast::http::buffer_body>>
+      stream_parser_;
   std::string body_;
   std::chrono::milliseconds timeout_{0};
   bool complete_ = true;

@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -103,12 +104,15 @@ class observing {
 }  // namespace
 
 connection::connection(asio::ip::tcp::socket socket, std::shared_ptr<http::server> owner)
-    : transport_(std::move(socket)), server_(std::move(owner)) {
+    : transport_(std::move(socket)),
+      server_(std::move(owner)),
+      thread_slot_(server_->connection_threads().enter(transport_.socket.get_executor())) {
   server_->stats().connections_total.fetch_add(1, std::memory_order_relaxed);
   server_->stats().connections_open.fetch_add(1, std::memory_order_relaxed);
 }
 
 connection::~connection() {
+  server_->connection_threads().leave(thread_slot_);
   server_->remove_connection(this);
   server_->stats().connections_open.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -123,10 +127,25 @@ void connection::start() {
   touch_error_categories();
   transport_.set_owner(weak_from_this());
   server_->add_connection(shared_from_this());
+  spawn();
+}
+
+void connection::spawn() {
   asio::co_spawn(
       transport_.socket.get_executor(),
       [self = shared_from_this()]() -> asio::awaitable<void> { co_await self->run(); },
       asio::detached);
+}
+
+void connection::park() {
+  // The handler's memory is its own (std::allocator), sized to it: not a block of the thread's
+  // recycling cache, which may be a whole request's coroutine frame.
+  transport_.socket.async_wait(
+      asio::socket_base::wait_read,
+      asio::bind_allocator(std::allocator<char>(), [self = shared_from_this()](error_code) {
+        self->reader_.woken();
+        self->spawn();
+      }));
 }
 
 void connection::start_last_request(std::shared_ptr<const lifetime::gate::holder> admission) {
@@ -164,7 +183,18 @@ void connection::close() {
 
 asio::awaitable<void> connection::run() {
   try {
-    while (!transport_.closed() && co_await serve_one()) {
+    while (!transport_.closed()) {
+      // A closing connection's reader lingers for one more request (answered with Connection:
+      // close).
+      if (server_->environment().stop_accepting.is_cancellation_requested())
+        closing_ = true;
+      const auto result = co_await reader_.read(*server_->config(), !served_any_, answer_first_);
+      if (result == request_reader::result::idle) {
+        park();
+        co_return;
+      }
+      if (result == request_reader::result::closed || !co_await serve_one(result))
+        break;
     }
   } catch (const std::exception& e) {
     spdlog::debug("connection {}: {}", transport_.peer, e.what());
@@ -204,13 +234,8 @@ asio::awaitable<bool> connection::reject(request_reader::result result,
   co_return false;
 }
 
-asio::awaitable<bool> connection::serve_one() {
+asio::awaitable<bool> connection::serve_one(request_reader::result result) {
   const server_environment& env = server_->environment();
-  if (env.stop_accepting.is_cancellation_requested())
-    closing_ = true;  // the reader lingers for one more request, answered with Connection: close
-  const auto result = co_await reader_.read(*server_->config(), !served_any_, answer_first_);
-  if (result == request_reader::result::closed)
-    co_return false;
   // Taken once the request is there: a keep-alive connection idle across a restart serves its
   // next request under the configuration the restart loaded.
   const auto config = server_->config();
@@ -230,7 +255,7 @@ asio::awaitable<bool> connection::serve_one() {
     co_return false;
   }
   // The parser keeps its state (keep-alive, length, chunked) without the header's fields, which
-  // move to header_ (alive until the next request; method and target view into it).
+  // move to header_ (alive until the request is answered; method and target view into it).
   request_keep_alive_ = parser.keep_alive();
   header_ = std::move(parser.get().base());
   const std::string_view method = sv(header_.method_string());
@@ -358,6 +383,8 @@ asio::awaitable<void> connection::finish() {
   watch_.reset_used();
   token_.end();
   body_.end();
+  header_ = {};                       // an idle connection keeps no fields of the request before
+  std::string().swap(write_buffer_);  // nor a header buffer
 }
 
 bool connection::keep_alive_allowed() const noexcept {
@@ -389,9 +416,14 @@ error_code connection::write_now(std::string_view header, std::string_view body,
 
 asio::awaitable<error_code> connection::write_rest(std::string_view header, std::string_view body,
                                                    std::size_t written) {
-  const std::array<asio::const_buffer, 2> rest = {
-      asio::buffer(header) + std::min(written, header.size()),
-      asio::buffer(body) + (written > header.size() ? written - header.size() : 0)};
+  // Not a coroutine: the header's rest is copied now, before the caller can suspend.
+  write_buffer_.assign(header.substr(std::min(written, header.size())));
+  return write_buffered_header_and(
+      body.substr(written > header.size() ? written - header.size() : 0));
+}
+
+asio::awaitable<error_code> connection::write_buffered_header_and(std::string_view body) {
+  const std::array<asio::const_buffer, 2> rest = {asio::buffer(write_buffer_), asio::buffer(body)};
   co_return co_await write_all(rest, false);
 }
 

@@ -23,7 +23,7 @@
 //
 // @par Thread safety
 // Everything runs on the socket's executor, whose handlers never run concurrently (an I/O
-// thread's own io_context, or a strand; server_environment::connection_executor); "the strand"
+// thread's own io_context, or a strand; server_environment::connection_threads); "the strand"
 // below means that executor. close_if_idle() and close() may be called from any thread (they
 // post to it).
 #pragma once
@@ -48,6 +48,7 @@
 #include "generation.hpp"
 #include "request_reader.hpp"
 #include "request_token.hpp"
+#include "thread_balancer.hpp"
 #include "transport.hpp"
 
 namespace lifetime::http::detail {
@@ -95,8 +96,14 @@ class connection final : public std::enable_shared_from_this<connection>, public
   http::server& owner() noexcept override { return *server_; }
 
  private:
+  /// Serves requests until the connection ends or goes idle (then park()).
   boost::asio::awaitable<void> run();
-  boost::asio::awaitable<bool> serve_one();
+  /// Starts run() on the socket's executor.
+  void spawn();
+  /// Idle: waits for the socket to become readable with no coroutine alive, then spawn().
+  void park();
+  /// Answers the request the reader read (`result`); false when the connection ends after it.
+  boost::asio::awaitable<bool> serve_one(request_reader::result result);
   /// The request could not be read (431, 400): answers and says the connection ends.
   boost::asio::awaitable<bool> reject(request_reader::result result,
                                       std::chrono::steady_clock::time_point started);
@@ -106,17 +113,21 @@ class connection final : public std::enable_shared_from_this<connection>, public
   boost::asio::awaitable<std::exception_ptr> dispatch(request_context& ctx,
                                                       const router::match& match, bool admitted,
                                                       bool bad_timeout);
+  /// write_rest()'s second half: write_buffer_ (the header's unsent rest), then `body`.
+  boost::asio::awaitable<boost::system::error_code> write_buffered_header_and(
+      std::string_view body);
   /// After the answer and its log line: stops the watch and forgets the request.
   boost::asio::awaitable<void> finish();
 
   transport transport_;
   std::shared_ptr<http::server> server_;
+  std::size_t thread_slot_;  // in server_->connection_threads()
   request_token token_;
   disconnect_watch watch_{transport_, token_};
   body_reader body_{transport_, watch_, token_};
   bool closing_ = false;
   request_reader reader_{transport_, closing_};
-  std::string write_buffer_;  // the serialized response header, reused
+  std::string write_buffer_;  // a response header written across suspensions (header_buffer())
   boost::beast::http::request_header<> header_;
   bool served_any_ = false;
   bool request_keep_alive_ = true;

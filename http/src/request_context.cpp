@@ -111,9 +111,10 @@ asio::awaitable<void> request_context::send(response res) {
     res.set(name, value);
   res.keep_alive(last_keep_alive_);
   res.prepare_payload();
-  // The header as Beast's serializer writes it, into a buffer the connection reuses; the body
-  // goes out from the response itself.
-  std::string& head = exchange_.header_buffer();
+  // The header as Beast's serializer writes it, into this thread's scratch buffer (write_rest()
+  // copies what the socket did not take before anything else can run on this thread); the body
+  // goes out from the response itself. An idle connection keeps no header buffer.
+  thread_local std::string head;
   head.clear();
   detail::serialize_header(head, res.base());
   std::size_t written = 0;

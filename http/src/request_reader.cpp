@@ -3,6 +3,8 @@
 
 #include <limits>
 
+#include <sys/socket.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -51,15 +53,22 @@ asio::awaitable<request_reader::result> request_reader::read(const server_config
       transport_.disarm_timeout();
       co_return result::too_large;
     }
-    if (idle_ && !first) {
-      // The response just went out: the client's next request is not there yet. Handlers queued
-      // for other connections run first, so that the read below mostly finds the request instead
-      // of costing a recv that fails and a wait for the reactor.
-      co_await asio::post(socket.get_executor(), asio::use_awaitable);
-      if (transport_.closed()) {
+    if (idle_) {
+      if (woken_) {
+        woken_ = false;  // readable: the read below finds what arrived
+      } else {
+        const auto got = co_await read_now(first);
+        if (got == arrival::nothing) {
+          buffer.shrink_to_fit();  // a parked connection holds no buffer
+          co_return result::idle;
+        }
         idle_ = false;
-        transport_.disarm_timeout();
-        co_return result::closed;
+        if (got == arrival::ended) {
+          transport_.disarm_timeout();
+          co_return result::closed;
+        }
+        transport_.arm_timeout(config.header_timeout);
+        continue;
       }
     }
     auto [ec, n] =
@@ -76,6 +85,31 @@ asio::awaitable<request_reader::result> request_reader::read(const server_config
       co_return result::closed;
     }
   }
+}
+
+asio::awaitable<request_reader::arrival> request_reader::read_now(bool first) {
+  auto& buffer = transport_.buffer;
+  auto& socket = transport_.socket;
+  if (!first) {
+    // The response just went out: the client's next request is not there yet. Handlers queued
+    // for other connections run first, so that the read below mostly finds the request instead
+    // of costing a recv that fails and a wait for the reactor.
+    co_await asio::post(socket.get_executor(), asio::use_awaitable);
+    if (transport_.closed())
+      co_return arrival::ended;
+  }
+  const auto space = buffer.prepare(boost::beast::read_size(buffer, 65536));
+  ssize_t n = -1;
+  do {
+    n = ::recv(socket.native_handle(), space.data(), space.size(), MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n > 0) {
+    buffer.commit(static_cast<std::size_t>(n));
+    co_return arrival::data;
+  }
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    co_return arrival::nothing;
+  co_return arrival::ended;  // the client closed, or the connection broke
 }
 
 }  // namespace lifetime::http::detail

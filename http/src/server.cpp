@@ -32,6 +32,7 @@ server::server(asio::any_io_executor executor, server_environment environment, r
       environment_(std::move(environment)),
       load_(std::move(load)),
       router_(std::move(routes)),
+      threads_(std::make_unique<detail::thread_balancer>(environment_.connection_threads)),
       config_(load_ ? load_() : std::make_shared<const server_config>()),
       current_(std::make_shared<detail::generation>(1)) {}
 
@@ -65,9 +66,9 @@ void server::start(std::vector<adopted_listener> adopted) {
   publish_generation(1, 0, std::chrono::milliseconds(0));
 }
 
-asio::any_io_executor server::connection_executor() const {
-  if (environment_.connection_executor)
-    return environment_.connection_executor();
+asio::any_io_executor server::connection_executor() {
+  if (!threads_->empty())
+    return threads_->pick();
   return detail::connection::make_executor(executor_);
 }
 

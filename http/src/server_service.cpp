@@ -38,7 +38,7 @@ asio::awaitable<void> server_service::start(cancellation_token token) {
   env.in_flight = &host_.in_flight();
   env.state = [lifetime = &host_.lifetime()] { return std::string(to_string(lifetime->state())); };
   env.events = &host_.events();
-  env.connection_executor = [host = &host_] { return host->next_io_executor(); };
+  env.connection_threads = host_.connection_executors();
   server_ = server::create(host_.get_executor(), std::move(env), routes_, load_config_);
   server_->set_restart_handler([host = &host_] { host->request_reload(); });
   server_->stats().add_collector([host = &host_](std::string& out) {

@@ -14,14 +14,14 @@
 // @par Modes
 // - Owning, host(options): the host owns an io_context run by `threads` I/O threads (run() makes
 //   the calling thread one of them); with more than one, also `threads` connection threads, each
-//   running an io_context of its own (next_io_executor(): the HTTP server spreads its connections
-//   over them, so they never contend, and a handler that blocks holds neither io_context() nor
-//   the services' hooks); one more thread for its strand (the hooks and the shutdown
-//   sequence, so that they never queue behind the I/O of thousands of connections; the watchdog
-//   still pings from the I/O context), the signals (on a thread of their own, so that a wedged
-//   event loop still hears them), spdlog's default logger, and an exit enforcer: once the stop
-//   begins, the process exits at the end of the budget plus 100 ms whatever user code does, with
-//   code 70 if the stop was not over by then, or with the stop's own code if only the teardown
+//   running an io_context of its own (connection_executors(): the HTTP server spreads its
+//   connections over them, so they never contend, and a handler that blocks holds neither
+//   io_context() nor the services' hooks); one more thread for its strand (the hooks and the
+//   shutdown sequence, so that they never queue behind the I/O of thousands of connections; the
+//   watchdog still pings from the I/O context), the signals (on a thread of their own, so that a
+//   wedged event loop still hears them), spdlog's default logger, and an exit enforcer: once the
+//   stop begins, the process exits at the end of the budget plus 100 ms whatever user code does,
+//   with code 70 if the stop was not over by then, or with the stop's own code if only the teardown
 //   after it was (a slow destructor). By default (host_options::exit_when_stopped) run() does not
 //   return: once the stop is over it flushes the log and _exit()s with the code, leaving the
 //   destruction of what is still alive to the kernel.
@@ -158,12 +158,11 @@ class host {
   boost::asio::any_io_executor get_executor() noexcept;
   /// The io_context the host runs on (its own, or the embedder's).
   boost::asio::io_context& io_context() noexcept;
-  /// An executor whose handlers never run concurrently, for work that stays on one thread such
-  /// as a connection. Owning mode: the io_context of one connection thread, successive calls going
-  /// round them (with `threads` = 1: io_context(), run by that one thread). Embedded: a new
-  /// strand on io_context() (the embedder may run it on many threads). Any thread; may throw
-  /// std::bad_alloc.
-  boost::asio::any_io_executor next_io_executor();
+  /// Executors whose handlers each run on one thread, never concurrently, for work that stays on
+  /// one thread such as a connection. Owning mode: one per connection thread (with `threads` = 1:
+  /// io_context()'s, run by that one thread). Embedded: none (the embedder may run io_context()
+  /// on many threads: such work needs a strand each). Any thread; may throw std::bad_alloc.
+  std::vector<boost::asio::any_io_executor> connection_executors() const;
   const host_options& options() const noexcept;
 
   /// Adds a service, started after those added before it. Before run()/start() only.

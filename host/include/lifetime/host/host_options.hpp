@@ -26,7 +26,7 @@ struct host_options {
   /// otherwise the supervisor's SIGKILL, not the host, would end a slow stop.
   std::chrono::milliseconds supervisor_deadline{0};
   /// I/O threads when the host owns its io_context (the thread calling run() is one of them);
-  /// above 1, as many connection threads again (host::next_io_executor()).
+  /// above 1, as many connection threads again (host::connection_executors()).
   unsigned threads = 1;
   /// Owning mode only: handle SIGTERM/SIGINT/SIGQUIT/SIGHUP/SIGUSR2. Embedded hosts never do.
   bool handle_signals = true;

@@ -92,6 +92,7 @@ namespace detail {
 class connection;
 class generation;
 struct listener;
+class thread_balancer;
 }  // namespace detail
 
 /// A listening socket handed over by systemd (socket activation or the fd store).
@@ -185,6 +186,8 @@ class server : public std::enable_shared_from_this<server> {
   // For connections and WebSocket sessions.
   void add_connection(const std::shared_ptr<detail::connection>& c);
   void remove_connection(const detail::connection* c) noexcept;
+  /// How many connections each of environment().connection_threads serves.
+  detail::thread_balancer& connection_threads() noexcept { return *threads_; }
   /// The current generation, entered (a request leaves it with generation::leave()).
   std::shared_ptr<detail::generation> enter_generation();
   /// The stop's hold on the in-flight gate while stop-accepting is still looking at connections
@@ -203,8 +206,9 @@ class server : public std::enable_shared_from_this<server> {
   void publish_generation(std::uint64_t number, std::size_t old_in_flight,
                           std::chrono::milliseconds grace);
   void accept_on(const std::shared_ptr<listener>& l);
-  /// A new connection's executor: environment_.connection_executor's, else a strand on executor_.
-  boost::asio::any_io_executor connection_executor() const;
+  /// A new connection's executor: the least busy of environment_.connection_threads, else a
+  /// strand on executor_.
+  boost::asio::any_io_executor connection_executor();
   void accept_queued(const std::shared_ptr<listener>& l,
                      const std::shared_ptr<const lifetime::gate::holder>& admission);
   std::vector<std::shared_ptr<detail::connection>> live_connections() const;
@@ -215,6 +219,7 @@ class server : public std::enable_shared_from_this<server> {
   config_loader load_;
   router router_;
   http::metrics metrics_;
+  std::unique_ptr<detail::thread_balancer> threads_;
   std::vector<std::function<void(const server_config&)>> restart_observers_;
 
   mutable std::mutex mutex_;

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -34,11 +35,11 @@ struct server_environment {
   /// The lifecycle feed the server publishes its generations and the ends of a replaced
   /// generation's requests on (server.hpp, @par Lifecycle events); null: none.
   lifetime::host::lifecycle_events* events = nullptr;
-  /// The executor a new connection runs on (called on the accepting thread for each one). Its
-  /// handlers must never run concurrently (an io_context run by one thread, or a strand).
-  /// server_service passes host::next_io_executor(), which spreads connections over the I/O
-  /// threads. Null: a strand on the server's own executor.
-  std::function<boost::asio::any_io_executor()> connection_executor;
+  /// Executors of threads that each run their handlers one at a time (an io_context run by one
+  /// thread): a new connection goes to the one with the fewest connections, so that no thread
+  /// serves two while another serves none. server_service passes host::connection_executors().
+  /// Empty: each connection gets a strand on the server's own executor.
+  std::vector<boost::asio::any_io_executor> connection_threads;
 };
 
 }  // namespace lifetime::http

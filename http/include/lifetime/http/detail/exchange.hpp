@@ -38,10 +38,13 @@ class exchange {
   /// False once the connection must close after this response (stopping, restart, the client's
   /// own Connection: close, ...).
   virtual bool keep_alive_allowed() const noexcept = 0;
-  /// A buffer for the serialized response header, reused across requests.
+  /// A buffer for a serialized response header written across suspensions (an event stream's);
+  /// released when the request ends.
   virtual std::string& header_buffer() noexcept = 0;
   /// Writes `header` then `body`: one sendmsg, then, only if the socket did not take it all, the
-  /// rest asynchronously. `written` is what the first call took.
+  /// rest asynchronously. `written` is what the first call took. write_rest() copies the unsent
+  /// part of `header` before it returns, so `header` may live in storage reused by other
+  /// connections once this one suspends; `body` must stay until the returned awaitable is done.
   virtual boost::system::error_code write_now(std::string_view header, std::string_view body,
                                               std::size_t& written) = 0;
   virtual boost::asio::awaitable<boost::system::error_code> write_rest(std::string_view header,

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+// A connection's life between requests (http/src/connection.cpp, request_reader.cpp): an idle
+// keep-alive connection waits holding no coroutine and is served again or released when the
+// client leaves; a response header larger than the socket takes at once arrives whole although
+// it was serialized into a buffer other connections on the thread reuse.
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "support/eventually.hpp"
+#include "support/http_client.hpp"
+
+#include "running_server.hpp"
+
+namespace lifetime::http::test {
+namespace {
+using lifetime::test::eventually;
+using lifetime::test::http_client;
+
+// 4 MB of header: far more than a loopback socket takes at once.
+constexpr int fill_fields = 64;
+constexpr std::size_t fill_field_size = 64000;  // under Beast's limit for one field
+
+/// GET /fill/<c>: 200 with headers X-Fill-0 ... X-Fill-63, each fill_field_size copies of <c>.
+boost::asio::awaitable<void> fill(request_context& ctx) {
+  auto res = ctx.make_response(bhttp::status::ok, "end\n", "text/plain");
+  for (int i = 0; i < fill_fields; ++i)
+    res.set("X-Fill-" + std::to_string(i),
+            std::string(fill_field_size, ctx.path_params().at(0).at(0)));
+  co_await ctx.send(std::move(res));
+}
+
+}  // namespace
+
+TEST_CASE("an idle keep-alive connection is served again and released when its client leaves") {
+  router routes;
+  routes.add(bhttp::verb::get, "/ok", ok);
+  running_server s(std::move(routes));
+  http_client client(s.port());
+  for (int i = 0; i < 3; ++i) {
+    client.send_request("GET", "/ok");
+    const auto response = client.read_response();
+    CHECK(response.status == 200);
+    CHECK_FALSE(response.closes());
+  }
+  REQUIRE(eventually([&] { return s.web().connection_count() == 1; }));
+  client.close();  // while the connection waits for a request
+  CHECK(eventually([&] { return s.web().connection_count() == 0; }));
+}
+
+TEST_CASE("response headers larger than the socket takes at once arrive whole on every connection",
+          "[threads]") {
+  router routes;
+  routes.add(bhttp::verb::get, "/fill/{}", fill);
+  running_server s(std::move(routes));
+  const std::string letters = "abcdef";
+  std::vector<http_client> clients;
+  for (const char c : letters) {
+    clients.emplace_back(s.port(), std::chrono::seconds(30));
+    clients.back().send_request("GET", std::string("/fill/") + c);
+  }
+  // Every response is sent while the others wait in their partial writes; then each is read.
+  for (std::size_t i = 0; i < letters.size(); ++i) {
+    const auto response = clients[i].read_response();
+    REQUIRE(response.status == 200);
+    for (int f = 0; f < fill_fields; ++f)
+      CHECK(response.header("x-fill-" + std::to_string(f)) ==
+            std::string(fill_field_size, letters[i]));
+    CHECK(response.body == "end\n");
+  }
+}
+
+}  // namespace lifetime::http::test
