@@ -396,6 +396,48 @@ def bench_cache() -> Path:
     return cache
 
 
+def read_until_closed(socks: list[socket.socket], pidfd: int, deadline: float,
+                      on_data=None, on_end=None) -> float | None:
+    """Reads every socket until its connection ends (EOF or reset) while watching a process
+    exit through `pidfd`, until both or `deadline` (monotonic). `on_data(sock, chunk, now)` sees
+    each chunk; `on_end(sock, now, reset)` each end. Returns when the process was seen exiting,
+    or None."""
+    ep = select.epoll()
+    by_fd = {}
+    for s in socks:
+        s.setblocking(False)
+        ep.register(s.fileno(), select.EPOLLIN | select.EPOLLRDHUP)
+        by_fd[s.fileno()] = s
+    ep.register(pidfd, select.EPOLLIN)
+    exited = None
+    while (by_fd or exited is None) and time.monotonic() < deadline:
+        for fd, _ in ep.poll(max(0.0, deadline - time.monotonic())):
+            now = time.monotonic()
+            if fd == pidfd:
+                exited = now
+                ep.unregister(pidfd)
+                continue
+            s = by_fd[fd]
+            reset = False
+            try:
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    if on_data is not None:
+                        on_data(s, chunk, now)
+            except BlockingIOError:
+                continue
+            except ConnectionResetError:
+                reset = True
+            ep.unregister(fd)
+            del by_fd[fd]
+            if on_end is not None:
+                on_end(s, now, reset)
+    ep.close()
+    return exited
+
+
 class NewConnectionProber(threading.Thread):
     """GET `target` on a new connection each time, as fast as it can: when each 200 arrived
     (`ok`, monotonic times) and every failure (`failures`: (time, "status N" or the exception's

@@ -22,7 +22,6 @@ import argparse
 import errno
 import os
 import re
-import select
 import signal
 import socket
 import statistics
@@ -91,50 +90,34 @@ class Crowd:
     def collect(self, pidfd: int, deadline: float, on_first_answer=None) -> dict:
         """Reads every connection to its end and watches the process exit. `on_first_answer` is
         called once, when the first connection answers or closes."""
-        ep = select.epoll()
-        by_fd = {}
-        data: dict[int, bytearray] = {}
-        for s in self.socks:
-            ep.register(s.fileno(), select.EPOLLIN | select.EPOLLRDHUP)
-            by_fd[s.fileno()] = s
-            data[s.fileno()] = bytearray()
-        ep.register(pidfd, select.EPOLLIN)
+        data = {s.fileno(): bytearray() for s in self.socks}
         first_byte: dict[int, float] = {}
         outcome: dict[int, str] = {}
-        exited = None
-        while (len(outcome) < len(self.socks) or exited is None) and time.monotonic() < deadline:
-            for fd, _ in ep.poll(max(0.0, deadline - time.monotonic())):
-                now = time.monotonic()
-                if fd == pidfd:
-                    exited = now
-                    ep.unregister(pidfd)
-                    continue
-                s = by_fd[fd]
-                if on_first_answer is not None:
-                    on_first_answer()
-                    on_first_answer = None
-                try:
-                    while True:
-                        chunk = s.recv(65536)
-                        if not chunk:
-                            break
-                        first_byte.setdefault(fd, now)
-                        data[fd] += chunk
-                    # EOF
-                    if data[fd]:
-                        m = re.match(rb"HTTP/1\.1 (\d{3})", data[fd])
-                        outcome[fd] = m.group(1).decode() if m else "garbage"
-                    else:
-                        outcome[fd] = "clean close"
-                        first_byte.setdefault(fd, now)
-                    ep.unregister(fd)
-                except BlockingIOError:
-                    continue
-                except ConnectionResetError:
-                    outcome[fd] = "reset" if not data[fd] else "reset after data"
-                    first_byte.setdefault(fd, now)
-                    ep.unregister(fd)
-        ep.close()
+        first = [on_first_answer]
+
+        def answered() -> None:
+            if first[0] is not None:
+                first[0]()
+                first[0] = None
+
+        def on_data(s: socket.socket, chunk: bytes, now: float) -> None:
+            answered()
+            first_byte.setdefault(s.fileno(), now)
+            data[s.fileno()] += chunk
+
+        def on_end(s: socket.socket, now: float, reset: bool) -> None:
+            answered()
+            fd = s.fileno()
+            first_byte.setdefault(fd, now)
+            if reset:
+                outcome[fd] = "reset after data" if data[fd] else "reset"
+            elif data[fd]:
+                m = re.match(rb"HTTP/1\.1 (\d{3})", data[fd])
+                outcome[fd] = m.group(1).decode() if m else "garbage"
+            else:
+                outcome[fd] = "clean close"
+
+        exited = benchlib.read_until_closed(self.socks, pidfd, deadline, on_data, on_end)
         counts: dict[str, int] = {}
         for s in self.socks:
             key = outcome.get(s.fileno(), "no answer")

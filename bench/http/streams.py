@@ -26,7 +26,6 @@ import argparse
 import base64
 import glob
 import os
-import select
 import signal
 import socket
 import sys
@@ -92,51 +91,25 @@ def open_connections(server: StreamServer, kind: str, count: int) -> list[socket
 
 def wait_all_closed(socks: list[socket.socket], pidfd: int, deadline: float) -> dict:
     """Reads every connection to its end (answering WebSocket close frames) and watches the
-    process exit: when the last connection ended and when the process exited."""
-    ep = select.epoll()
-    by_fd = {}
-    for s in socks:
-        s.setblocking(False)
-        ep.register(s.fileno(), select.EPOLLIN | select.EPOLLRDHUP)
-        by_fd[s.fileno()] = s
-    ep.register(pidfd, select.EPOLLIN)
-    open_fds = set(by_fd)
-    first_closed = last_closed = exited = None
-    resets = 0
-    while (open_fds or exited is None) and time.monotonic() < deadline:
-        for fd, _ in ep.poll(max(0.0, deadline - time.monotonic())):
-            now = time.monotonic()
-            if fd == pidfd:
-                exited = now
-                ep.unregister(pidfd)
-                continue
-            s = by_fd[fd]
-            ended = False
+    process exit: when the first and the last connection ended and when the process exited."""
+    ends: list[float] = []
+    resets = [0]
+
+    def on_data(s: socket.socket, chunk: bytes, now: float) -> None:
+        if b"\x88" in chunk:  # a close frame (the 101 header has no 0x88 byte)
             try:
-                while True:
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        ended = True
-                        break
-                    if b"\x88" in chunk:  # a close frame (the 101 header has no 0x88 byte)
-                        try:
-                            s.send(WS_CLOSE_REPLY)
-                        except OSError:
-                            pass
-            except BlockingIOError:
+                s.send(WS_CLOSE_REPLY)
+            except OSError:
                 pass
-            except ConnectionResetError:
-                ended = True
-                resets += 1
-            if ended:
-                ep.unregister(fd)
-                s.close()  # the client's end too (a WebSocket server waits for it)
-                open_fds.discard(fd)
-                first_closed = first_closed or now
-                last_closed = now
-    ep.close()
-    return {"still_open": len(open_fds), "first_closed": first_closed, "last_closed": last_closed,
-            "exited": exited, "resets": resets}
+
+    def on_end(s: socket.socket, now: float, reset: bool) -> None:
+        s.close()  # the client's end too (a WebSocket server waits for it)
+        ends.append(now)
+        resets[0] += reset
+
+    exited = benchlib.read_until_closed(socks, pidfd, deadline, on_data, on_end)
+    return {"still_open": len(socks) - len(ends), "first_closed": min(ends, default=None),
+            "last_closed": max(ends, default=None), "exited": exited, "resets": resets[0]}
 
 
 def measure(binary: str, kind: str, count: int, threads: int, budget_s: float) -> dict:
