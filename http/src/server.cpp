@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <lifetime/http/server.hpp>
 
+#include <tuple>
+
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
@@ -73,13 +75,27 @@ asio::any_io_executor server::connection_executor() {
 }
 
 void server::accept_on(const std::shared_ptr<listener>& l) {
+  // Accepts without blocking and waits for readiness only when nothing is queued, so that each
+  // connection's thread is chosen when it arrives (the fewest connections then), not when the
+  // previous accept completed; a burst is taken in one wake-up.
+  boost::system::error_code ignored;
+  l->acceptor.non_blocking(true, ignored);
   asio::co_spawn(
       l->acceptor.get_executor(),
       [self = shared_from_this(), l]() -> asio::awaitable<void> {
         asio::steady_timer backoff(l->acceptor.get_executor());
         for (;;) {
-          auto [ec, socket] = co_await l->acceptor.async_accept(
-              self->connection_executor(), asio::as_tuple(asio::use_awaitable));
+          tcp::socket socket(self->connection_executor());
+          boost::system::error_code ec;
+          l->acceptor.accept(socket, ec);
+          if (ec == asio::error::would_block || ec == asio::error::try_again) {
+            std::tie(ec) = co_await l->acceptor.async_wait(tcp::acceptor::wait_read,
+                                                           asio::as_tuple(asio::use_awaitable));
+            if (!ec)
+              continue;
+          }
+          if (ec == asio::error::connection_aborted)
+            continue;  // the client gave up while queued
           // A connection accepted before the stop closed the acceptor is answered, not dropped.
           const bool closed = !l->acceptor.is_open();
           if (ec == asio::error::operation_aborted || (ec && closed))

@@ -2,8 +2,12 @@
 // A connection's life between requests (http/src/connection.cpp, request_reader.cpp): an idle
 // keep-alive connection waits holding no coroutine and is served again or released when the
 // client leaves; a response header larger than the socket takes at once arrives whole although
-// it was serialized into a buffer other connections on the thread reuse.
+// it was serialized into a buffer other connections on the thread reuse; a new connection goes
+// to the connection thread serving the fewest.
+#include <functional>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -31,7 +35,39 @@ boost::asio::awaitable<void> fill(request_context& ctx) {
   co_await ctx.send(std::move(res));
 }
 
+/// GET /thread: the id of the thread the handler runs on.
+boost::asio::awaitable<void> thread_id(request_context& ctx) {
+  std::ostringstream id;
+  id << std::this_thread::get_id();
+  co_await ctx.send(ctx.make_response(bhttp::status::ok, id.str(), "text/plain"));
+}
+
+std::string thread_of(http_client& client) {
+  client.send_request("GET", "/thread");
+  return client.read_response().body;
+}
+
 }  // namespace
+
+TEST_CASE("a new connection goes to the connection thread serving the fewest connections",
+          "[threads]") {
+  router routes;
+  routes.add(bhttp::verb::get, "/thread", thread_id);
+  running_server s(std::move(routes), 2);
+  http_client a(s.port());
+  http_client b(s.port());
+  const std::string thread_a = thread_of(a);
+  const std::string thread_b = thread_of(b);
+  CHECK(thread_a != thread_b);  // one each, not both on one
+  b.close();
+  REQUIRE(eventually([&] { return s.web().connection_count() == 1; }));
+  // Round robin would put the third on a's thread again; b's thread now serves none.
+  http_client c(s.port());
+  CHECK(thread_of(c) == thread_b);
+  http_client d(s.port());
+  const std::string thread_d = thread_of(d);
+  CHECK((thread_d == thread_a || thread_d == thread_b));
+}
 
 TEST_CASE("an idle keep-alive connection is served again and released when its client leaves") {
   router routes;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // A lifetime::http::server with an application's own routes on 127.0.0.1:<ephemeral>, run by two
 // threads, its phases (stopping, stop accepting, cancel in flight) driven by the test by hand.
+// With `connection_threads` > 0 its connections run on that many io_contexts of one thread each
+// (server_environment::connection_threads, as under an owning host), else on strands.
 // Constructed and destroyed on the test thread; the destructor stops the server and waits (at
 // most 5 s) for its connections to close. Throws what server::create() and start() throw.
 #pragma once
@@ -25,8 +27,14 @@ namespace bhttp = boost::beast::http;
 
 class running_server {
  public:
-  explicit running_server(router routes) : work_(io_.get_executor()) {
+  explicit running_server(router routes, unsigned connection_threads = 0)
+      : work_(io_.get_executor()) {
     server_environment env;
+    for (unsigned i = 0; i < connection_threads; ++i) {
+      auto& context = thread_io_.emplace_back(std::make_unique<boost::asio::io_context>(1));
+      thread_work_.emplace_back(context->get_executor());
+      env.connection_threads.emplace_back(context->get_executor());
+    }
     env.stopping = stopping.token();
     env.stop_accepting = stop_accepting.token();
     env.cancel_in_flight = cancel_in_flight.token();
@@ -41,6 +49,8 @@ class running_server {
     port_ = server_->local_endpoints().at(0).port();
     for (int i = 0; i < 2; ++i)
       threads_.emplace_back([this] { io_.run(); });
+    for (auto& context : thread_io_)
+      threads_.emplace_back([&context = *context] { context.run(); });
   }
   ~running_server() {
     cancel_in_flight.cancel(cancellation_reason::application_stopping);
@@ -49,6 +59,9 @@ class running_server {
     (void)lifetime::test::eventually([&] { return server_->connection_count() == 0; });
     work_.reset();
     io_.stop();
+    thread_work_.clear();
+    for (auto& context : thread_io_)
+      context->stop();
     for (auto& t : threads_)
       t.join();
   }
@@ -61,6 +74,9 @@ class running_server {
  private:
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::vector<std::unique_ptr<boost::asio::io_context>> thread_io_;
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
+      thread_work_;
   std::shared_ptr<server> server_;
   std::vector<std::thread> threads_;
   unsigned short port_ = 0;
