@@ -107,6 +107,17 @@ wait_ready() {
 declare -A url pid_of
 names=()
 
+# Takes the server just started in the background (the last pid) as `name`, once
+# http://127.0.0.1:$port$path answers.
+add_server() {
+  local name=$1 port=$2 path=$3
+  pids+=($!)
+  wait_ready "$port" "$path"
+  url[$name]="http://127.0.0.1:$port$path"
+  pid_of[$name]=${pids[-1]}
+  names+=("$name")
+}
+
 body="Hello, world!"$'\n'
 if [[ -n $demo ]]; then
   modes=(on off)
@@ -149,11 +160,7 @@ if [[ -f $beast_src ]]; then
   printf '%s' "$body" >"$work/docroot/hello"
   port=$(free_port)
   "$beast_bin" 127.0.0.1 "$port" "$work/docroot" "$server_threads" >"$work/beast.log" 2>&1 &
-  pids+=($!)
-  wait_ready "$port" /hello
-  url[beast]="http://127.0.0.1:$port/hello"
-  pid_of[beast]=${pids[-1]}
-  names+=(beast)
+  add_server beast "$port" /hello
 else
   echo "throughput.sh: $beast_src missing (apt-get install libboost1.81-doc): Beast baseline skipped"
 fi
@@ -187,11 +194,7 @@ http {
 EOF
   "$nginx_bin" -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" \
     >"$work/nginx.log" 2>&1 &
-  pids+=($!)
-  wait_ready "$port" /
-  url[nginx]="http://127.0.0.1:$port/"
-  pid_of[nginx]=${pids[-1]}
-  names+=(nginx)
+  add_server nginx "$port" /
 else
   echo "throughput.sh: nginx not installed (apt-get install nginx-light): ceiling skipped"
 fi
@@ -201,11 +204,7 @@ if command -v go >/dev/null; then
 print(benchlib.build_go_peer())' "$here")
   port=$(free_port)
   GOMAXPROCS=$server_threads "$go_bin" --listen "127.0.0.1:$port" >"$work/go.log" 2>&1 &
-  pids+=($!)
-  wait_ready "$port" /hello
-  url[go]="http://127.0.0.1:$port/hello"
-  pid_of[go]=${pids[-1]}
-  names+=(go)
+  add_server go "$port" /hello
 else
   echo "throughput.sh: go not installed (apt-get install golang-go): Go net/http peer skipped"
 fi
