@@ -112,7 +112,9 @@ TEST_CASE(
     "then each phase of a SIGTERM in order with its duration and the in-flight count draining, and "
     "ends cleanly",
     "[lifecycle]") {
-  demo_process demo({"--shutdown-timeout=5s"});
+  // No restart grace: the old generation's request ends 503 at the SIGHUP. (With the default 10 s
+  // grace it would end just as the stream's 10 s read timeout runs out: a race.)
+  demo_process demo({"--shutdown-timeout=5s", "--restart-grace=0"});
   REQUIRE(demo.wait_for_log("started in", std::chrono::seconds(10)));
   event_stream stream(demo.port());
   // The replay: this process, ready, serving generation 1.
