@@ -78,6 +78,9 @@ demo_process::demo_process(std::vector<std::string> argv, lifetime::test::spawn_
   const auto at = line->find(marker);
   const auto colon = line->find(':', at + marker.size());
   port_ = static_cast<unsigned short>(std::stoi(line->substr(colon + 1)));
+  // The server serves before the host has started: a signal sent in between (SIGUSR1) would be
+  // refused as "not started yet". Its "started in" line is not consumed: tests may wait for it.
+  (void)child_.wait_for_output("started in", std::chrono::seconds(10));
 }
 
 }  // namespace lifetime::demo::test

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Runs the lifetime-demo binary as a child process (support/child_process.hpp), so tests can send
 // it real signals and read its log. Every wait has a deadline; nothing sleeps. The constructors
-// throw when the binary cannot be started or (unless no_wait) does not serve within 10 s.
+// throw when the binary cannot be started or (unless no_wait) does not serve within 10 s; they
+// return once the host has started too (its "started in" line), so that signals are not refused.
 #pragma once
 
 #include <chrono>
