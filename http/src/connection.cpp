@@ -188,7 +188,8 @@ asio::awaitable<void> connection::run() {
       // close).
       if (server_->environment().stop_accepting.is_cancellation_requested())
         closing_ = true;
-      const auto result = co_await reader_.read(*server_->config(), !served_any_, answer_first_);
+      server_->refresh(snapshot_);
+      const auto result = co_await reader_.read(*snapshot_.config, !served_any_, answer_first_);
       if (result == request_reader::result::idle) {
         park();
         co_return;
@@ -228,7 +229,7 @@ asio::awaitable<bool> connection::reject(request_reader::result result,
                                          std::chrono::steady_clock::time_point started) {
   const bool too_large = result == request_reader::result::too_large;
   co_await answer_unreadable(
-      transport_, *server_->config(), server_->stats(),
+      transport_, *snapshot_.config, server_->stats(),
       too_large ? bhttp::status::request_header_fields_too_large : bhttp::status::bad_request,
       too_large ? "request header too large" : "malformed request", "-", "", started);
   co_return false;
@@ -237,8 +238,9 @@ asio::awaitable<bool> connection::reject(request_reader::result result,
 asio::awaitable<bool> connection::serve_one(request_reader::result result) {
   const server_environment& env = server_->environment();
   // Taken once the request is there: a keep-alive connection idle across a restart serves its
-  // next request under the configuration the restart loaded.
-  const auto config = server_->config();
+  // next request under the configuration the restart loaded. (Not held across enter_generation(),
+  // which may refresh the snapshot again.)
+  server_->refresh(snapshot_);
 
   const auto started = std::chrono::steady_clock::now();
   auto& stats = server_->stats();
@@ -249,7 +251,7 @@ asio::awaitable<bool> connection::serve_one(request_reader::result result) {
 
   auto& parser = reader_.parser();
   if (smuggling_risk(parser)) {
-    co_await answer_unreadable(transport_, *config, stats, bhttp::status::bad_request,
+    co_await answer_unreadable(transport_, *snapshot_.config, stats, bhttp::status::bad_request,
                                "unsupported transfer encoding", sv(parser.get().method_string()),
                                sv(parser.get().target()), started);
     co_return false;
@@ -262,7 +264,7 @@ asio::awaitable<bool> connection::serve_one(request_reader::result result) {
   const std::string_view target = sv(header_.target());
   const auto url = boost::urls::parse_origin_form(target);
   if (!url) {
-    co_await answer_unreadable(transport_, *config, stats, bhttp::status::bad_request,
+    co_await answer_unreadable(transport_, *snapshot_.config, stats, bhttp::status::bad_request,
                                "malformed target", method, target, started);
     co_return false;
   }
@@ -277,12 +279,13 @@ asio::awaitable<bool> connection::serve_one(request_reader::result result) {
   auto holder = observer ? std::optional<lifetime::gate::holder>() : admit();
   in_request_ = true;
 
+  if (!observer)
+    generation_ = &server_->enter_generation(snapshot_);
+  const auto& config = snapshot_.config;  // fixed until the request ends
   bool bad_timeout = false;
   const auto deadline = request_deadline(*url, *config, started, bad_timeout);
   // The request's token: its parents and deadline are fixed now, the source itself is made when
   // the handler first asks for it.
-  if (!observer)
-    generation_ = server_->enter_generation();
   token_.begin(config->request_cancellation, observer ? cancellation_token() : env.cancel_in_flight,
                generation_ ? generation_->token() : cancellation_token(), deadline);
   body_.begin(parser, config->header_timeout);
@@ -429,7 +432,7 @@ asio::awaitable<error_code> connection::write_buffered_header_and(std::string_vi
 
 asio::awaitable<error_code> connection::write_all(std::span<const asio::const_buffer> buffers,
                                                   bool cancellable) {
-  transport_.arm_timeout(server_->config()->header_timeout);
+  transport_.arm_timeout(snapshot_.config->header_timeout);
   error_code ec;
   if (cancellable) {
     std::tie(ec, std::ignore) =

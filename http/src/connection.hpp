@@ -42,6 +42,7 @@
 #include <lifetime/gate.hpp>
 #include <lifetime/http/detail/exchange.hpp>
 #include <lifetime/http/router.hpp>
+#include <lifetime/http/server.hpp>
 
 #include "body_reader.hpp"
 #include "disconnect_watch.hpp"
@@ -136,8 +137,12 @@ class connection final : public std::enable_shared_from_this<connection>, public
   // arrived: its next request enters the gate on it.
   std::optional<lifetime::gate::holder> admitted_;
   bool in_request_ = false;  // from entering the in-flight gate to leaving it
-  // The server generation the current request runs in, from its start until it is answered.
-  std::shared_ptr<generation> generation_;
+  // The configuration and generation requests start with: refreshed before each request, never
+  // during one.
+  server::snapshot snapshot_;
+  // The generation the current request runs in (snapshot_'s), from its start until it is
+  // answered.
+  generation* generation_ = nullptr;
 };
 
 }  // namespace lifetime::http::detail

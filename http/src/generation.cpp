@@ -9,14 +9,13 @@ namespace lifetime::http::detail {
 namespace asio = boost::asio;
 
 void generation::leave(cancellation_reason ended) {
-  if (retired_flag_.load(std::memory_order_acquire)) {
+  if (retired()) {
     if (ended == cancellation_reason::restart)
       cancelled_.fetch_add(1, std::memory_order_relaxed);
     else if (ended != cancellation_reason::none)
       other_.fetch_add(1, std::memory_order_relaxed);
   }
-  if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1 &&
-      retired_flag_.load(std::memory_order_acquire))
+  if (state_.fetch_sub(1, std::memory_order_acq_rel) == (retired_bit | 1))
     finish_if_drained();
 }
 
@@ -27,8 +26,8 @@ std::size_t generation::retire(const asio::any_io_executor& executor,
     std::lock_guard lock(mutex_);
     retired_at_ = std::chrono::steady_clock::now();
     drained_ = std::move(drained);
-    retired_flag_.store(true, std::memory_order_release);
-    in_flight = in_flight_at_retire_ = in_flight_.load(std::memory_order_acquire);
+    in_flight = in_flight_at_retire_ = static_cast<std::size_t>(
+        state_.fetch_or(retired_bit, std::memory_order_acq_rel) & ~retired_bit);
     if (grace.count() > 0) {
       grace_timer_.emplace(asio::make_strand(executor), grace);
       grace_timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
@@ -69,7 +68,7 @@ void generation::finish_if_drained() {
   drained_handler drained;
   {
     std::lock_guard lock(mutex_);
-    if (!retired_flag_.load(std::memory_order_relaxed) || reported_ || in_flight() > 0)
+    if (!retired() || reported_ || in_flight() > 0)
       return;
     reported_ = true;
     report.generation = number_;

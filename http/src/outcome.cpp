@@ -80,6 +80,8 @@ asio::awaitable<bool> answer(const outcome& result, request_context& ctx) {
 void log_access(std::string_view peer, std::string_view method, std::string_view target,
                 unsigned status, std::chrono::steady_clock::time_point started,
                 cancellation_reason reason, std::string_view note) {
+  if (!spdlog::should_log(spdlog::level::info))
+    return;  // nor read the clock
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started);
   if (reason != cancellation_reason::none) {

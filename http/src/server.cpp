@@ -141,6 +141,7 @@ restart_report server::restart() {
       config_ = fresh;
     }
     old = std::exchange(current_, std::make_shared<detail::generation>(current_->number() + 1));
+    version_.fetch_add(1, std::memory_order_release);
     report.generation = current_->number();
     std::erase_if(retiring_, [](const auto& weak) { return weak.expired(); });
     retiring_.push_back(old);
@@ -193,10 +194,22 @@ void server::on_drained(std::function<void(const drain_report&)> observer) {
   drained_observers_.push_back(std::move(observer));
 }
 
-std::shared_ptr<detail::generation> server::enter_generation() {
+void server::refresh(snapshot& s) const {
+  if (s.version == version_.load(std::memory_order_acquire))
+    return;
   std::lock_guard lock(mutex_);
-  current_->enter();
-  return current_;
+  s.version = version_.load(std::memory_order_relaxed);
+  s.config = config_;
+  s.generation = current_;
+}
+
+detail::generation& server::enter_generation(snapshot& s) const {
+  refresh(s);
+  // restart() replaces current_ (a new version) before it retires the old generation, so a
+  // generation found retired here is never the newest one refresh() can see.
+  while (!s.generation->try_enter())
+    refresh(s);
+  return *s.generation;
 }
 
 void server::on_restart(std::function<void(const server_config&)> observer) {

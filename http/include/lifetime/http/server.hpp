@@ -188,8 +188,19 @@ class server : public std::enable_shared_from_this<server> {
   void remove_connection(const detail::connection* c) noexcept;
   /// How many connections each of environment().connection_threads serves.
   detail::thread_balancer& connection_threads() noexcept { return *threads_; }
-  /// The current generation, entered (a request leaves it with generation::leave()).
-  std::shared_ptr<detail::generation> enter_generation();
+  /// What a request starts with: the configuration and the generation current when it was last
+  /// brought up to date. A connection keeps one and refreshes it before each request, so the
+  /// server's lock is taken only after a restart has changed them.
+  struct snapshot {
+    std::uint64_t version = 0;  // of the server's configuration and generation; 0: never taken
+    std::shared_ptr<const server_config> config;
+    std::shared_ptr<detail::generation> generation;
+  };
+  /// Brings `s` up to date: one atomic load when no restart happened since. Any thread.
+  void refresh(snapshot& s) const;
+  /// Refreshes `s` and enters its generation (a request leaves it with generation::leave()); a
+  /// generation retired meanwhile is never entered. Any thread.
+  detail::generation& enter_generation(snapshot& s) const;
   /// The stop's hold on the in-flight gate while stop-accepting is still looking at connections
   /// (see @par Stop), or null.
   std::shared_ptr<const lifetime::gate::holder> stop_admission() const;
@@ -223,6 +234,8 @@ class server : public std::enable_shared_from_this<server> {
   std::vector<std::function<void(const server_config&)>> restart_observers_;
 
   mutable std::mutex mutex_;
+  // One more each time config_ or current_ changes (under mutex_); read without it by refresh().
+  std::atomic<std::uint64_t> version_{1};
   std::shared_ptr<const server_config> config_;
   std::shared_ptr<detail::generation> current_;
   std::vector<std::weak_ptr<detail::generation>> retiring_;  // replaced, maybe still draining
