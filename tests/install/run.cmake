@@ -4,7 +4,8 @@
 # request for a component that was not built; then builds the same consumer with
 # add_subdirectory() of the source tree. Run by ctest as
 #   cmake -DLIFETIME_SOURCE_DIR=... -DWORK_DIR=... -DCXX_COMPILER=... -DGENERATOR=...
-#         -DWITH_BOOST=ON|OFF -P tests/install/run.cmake
+#         -DWITH_BOOST=ON|OFF [-DBUILD_DIR=<a built, unsanitized tree to install from>]
+#         -P tests/install/run.cmake
 cmake_minimum_required(VERSION 3.25)
 
 foreach(var LIFETIME_SOURCE_DIR WORK_DIR CXX_COMPILER GENERATOR WITH_BOOST)
@@ -45,8 +46,15 @@ endforeach()
 run(${CMAKE_COMMAND} -S ${WORK_DIR}/source -B ${WORK_DIR}/lifetime-build ${common}
     -DLIFETIME_BUILD_TESTS=OFF -DLIFETIME_BUILD_BENCH=OFF -DLIFETIME_WITH_BOOST=${WITH_BOOST}
     -DCMAKE_INSTALL_PREFIX=${prefix})
-run(${CMAKE_COMMAND} --build ${WORK_DIR}/lifetime-build --target ${targets})
-run(${CMAKE_COMMAND} --install ${WORK_DIR}/lifetime-build)
+if(BUILD_DIR)
+  # The enclosing build is a plain one and has built these libraries from the same sources: they
+  # are installed from it (the copied parts, configured above, show the package needs nothing
+  # else of the tree) rather than compiled a second time.
+  run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix})
+else()
+  run(${CMAKE_COMMAND} --build ${WORK_DIR}/lifetime-build --target ${targets})
+  run(${CMAKE_COMMAND} --install ${WORK_DIR}/lifetime-build)
+endif()
 set(expected_files include/lifetime/cancellation.hpp include/lifetime/detail/cancellation_state.hpp
     lib/cmake/lifetime/lifetimeConfig.cmake lib/cmake/lifetime/lifetimeConfigVersion.cmake
     lib/pkgconfig/lifetime.pc)
