@@ -2,6 +2,11 @@
 // Reload (SIGHUP), the systemd watchdog and EXTEND_TIMEOUT_USEC while a stop progresses.
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
 #include "host_impl.hpp"
 
 namespace lifetime::host {
@@ -68,8 +73,37 @@ asio::awaitable<void> host::impl::reload() {
 asio::awaitable<void> host::impl::watchdog_loop() {
   auto self = shared_from_this();
   const auto interval = std::chrono::duration_cast<clock::duration>(watchdog_.ping_interval());
+  // The pings come from io_, so a wedged io_ stops them. A connection thread (thread_io_) must
+  // stop them too: every round posts a heartbeat to each, and a ping goes only once each has run
+  // the previous round's. Through the stop the pings go on regardless (the budget bounds it).
+  const auto heartbeats =
+      std::make_shared<std::vector<std::atomic<std::uint64_t>>>(thread_io_.size());
+  std::uint64_t round = 0;
+  bool withheld = false;
   while (!finished_) {
-    notifier_.watchdog();
+    std::size_t late = 0;
+    while (late < heartbeats->size() &&
+           (*heartbeats)[late].load(std::memory_order_acquire) >= round)
+      ++late;
+    if (late == heartbeats->size() || is_stop_begun()) {
+      if (withheld)
+        spdlog::warn("{}: every connection thread runs again: watchdog pings resume",
+                     options_.name);
+      withheld = false;
+      notifier_.watchdog();
+    } else if (!withheld) {
+      withheld = true;
+      spdlog::error(
+          "{}: connection thread {} has not run a handler for {} ms: watchdog pings withheld "
+          "(systemd restarts the service if it stays stuck)",
+          options_.name, late,
+          std::chrono::duration_cast<std::chrono::milliseconds>(interval).count());
+    }
+    ++round;
+    for (std::size_t i = 0; i < thread_io_.size(); ++i)
+      asio::post(*thread_io_[i], [heartbeats, i, round] {
+        (*heartbeats)[i].store(round, std::memory_order_release);
+      });
     watchdog_timer_.expires_after(interval);
     boost::system::error_code ec;
     co_await watchdog_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));

@@ -70,6 +70,23 @@ class fake_manager {
     }
   }
 
+  /// Reads what has arrived, without waiting; returns how many of those messages contain `text`.
+  std::size_t count_arrived(const std::string& text) {
+    std::size_t count = 0;
+    for (;;) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 0) <= 0)
+        break;
+      char buffer[4096];
+      const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+      if (n > 0)
+        messages_.emplace_back(buffer, static_cast<std::size_t>(n));
+    }
+    for (; next_ < messages_.size(); ++next_)
+      count += messages_[next_].find(text) != std::string::npos ? 1 : 0;
+    return count;
+  }
+
   std::string all() const {
     std::string result;
     for (const auto& m : messages_)
@@ -126,6 +143,28 @@ TEST_CASE(
     CHECK(usec <= 15'000'000);
     REQUIRE(manager.wait_for("STATUS=stopped: exit code 0"));
   }
+  CHECK(child.wait_for_exit_code(10s) == 0);
+}
+
+TEST_CASE("a wedged connection thread stops the watchdog pings until it runs again",
+          "[host][process][systemd][threads]") {
+  fake_manager manager;
+  child_process child(app({"--wedge-connection-thread", "1500ms"}),
+                      {manager.env(), "WATCHDOG_USEC=200000"});
+  REQUIRE(manager.wait_for("READY=1"));
+  REQUIRE(manager.wait_for("WATCHDOG=1"));
+  const auto withheld = child.wait_for_line("watchdog pings withheld");
+  INFO(child.output());
+  REQUIRE(withheld);
+  // Names the thread (1, the wedged one; on a loaded machine the other may be named first).
+  CHECK(withheld->find("has not run a handler") != std::string::npos);
+  (void)manager.count_arrived("WATCHDOG=1");  // sent before the wedge was noticed
+  REQUIRE(child.wait_for_line("watchdog pings resume"));
+  // None was sent between the two lines; the one right after the second may have arrived.
+  CHECK(manager.count_arrived("WATCHDOG=1") <= 1);
+  CHECK(child.output().find("connection thread 1 runs again") != std::string::npos);
+  REQUIRE(manager.wait_for("WATCHDOG=1"));  // and they go on
+  child.signal(SIGTERM);
   CHECK(child.wait_for_exit_code(10s) == 0);
 }
 

@@ -187,15 +187,30 @@ int main(int argc, char* argv[]) {
       ("return-from-run", po::bool_switch(),
        "exit_when_stopped off: run() returns and the host is destroyed before main returns")  //
       ("block-after-run", po::bool_switch(),
-       "with --return-from-run: block forever once run() has returned");
+       "with --return-from-run: block forever once run() has returned")  //
+      ("wedge-connection-thread", po::value<duration_value>(),
+       "run 2 threads and, once started, block the last connection thread this long");
   if (auto code = opts.parse(argc, const_cast<const char* const*>(argv)))
     return *code;
 
   auto host_options = opts.to_host_options();
   if (opts.value<bool>("return-from-run"))
     host_options.exit_when_stopped = false;
+  const auto wedge_for = optional_duration(opts, "wedge-connection-thread");
+  if (wedge_for)
+    host_options.threads = 2;
   std::optional<lifetime::host::host> owned(std::in_place, host_options);
   lifetime::host::host& h = *owned;
+  std::optional<lifetime::cancellation_registration<std::function<void()>>> wedging;
+  if (wedge_for) {
+    wedging.emplace(h.lifetime().started(), std::function<void()>([&h, wedge_for] {
+                      boost::asio::post(h.connection_executors().back(), [wedge_for] {
+                        spdlog::info("wedging connection thread 1");
+                        std::this_thread::sleep_for(*wedge_for);  // a handler that blocks
+                        spdlog::info("connection thread 1 runs again");
+                      });
+                    }));
+  }
   h.add_service<recorder>("recorder", opts);
   h.add_service<worker>(optional_duration(opts, "background-throw-after"));
   if (opts.value<bool>("fail-start"))
@@ -271,6 +286,7 @@ int main(int argc, char* argv[]) {
   lease_timer.reset();
   lease.reset();
   stopped.unregister();
+  wedging.reset();
   owned.reset();
   spdlog::info("host destroyed");
   return code;

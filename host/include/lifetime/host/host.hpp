@@ -88,7 +88,9 @@
 // MONOTONIC_USEC= then READY=1 around a reload; EXTEND_TIMEOUT_USEC= (time left in the budget
 // plus 5 s) every second while the stop progresses; ERRNO= when a service fails to start;
 // WATCHDOG=1 every half WATCHDOG_USEC, sent from a strand of the I/O context so that it stops
-// when the event loop does. Owning hosts also take LISTEN_FDS at construction (take_listen_fds()).
+// when the event loop does, and (before the stop) only while every connection thread has run the
+// heartbeat posted to it one ping earlier: a wedged connection thread stops the pings too, with
+// an error that names it. Owning hosts also take LISTEN_FDS at construction (take_listen_fds()).
 // A process started by a binary upgrade adds MAINPID=<its pid> to its READY=1; the process it
 // replaced sends nothing once the new one is ready (the unit needs NotifyAccess=all).
 //
