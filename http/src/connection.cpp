@@ -23,6 +23,7 @@
 
 #include "outcome.hpp"
 #include "response_writer.hpp"
+#include "spawn_inline.hpp"
 #include "websocket_session.hpp"
 
 namespace lifetime::http::detail {
@@ -140,11 +141,17 @@ void connection::spawn() {
 void connection::park() {
   // The handler's memory is its own (std::allocator), sized to it: not a block of the thread's
   // recycling cache, which may be a whole request's coroutine frame.
-  transport_.socket.async_wait(
-      asio::socket_base::wait_read,
-      asio::bind_allocator(std::allocator<char>(), [self = shared_from_this()](error_code) {
-        self->reader_.woken();
-        self->spawn();
+  server_->stats().connections_idle.fetch_add(1, std::memory_order_relaxed);
+  transport_.socket.async_read_some(
+      reader_.park_buffer(),
+      asio::bind_allocator(std::allocator<char>(), [self = shared_from_this()](
+                                                       error_code ec, std::size_t n) mutable {
+        self->server_->stats().connections_idle.fetch_sub(1, std::memory_order_relaxed);
+        self->reader_.woken(ec, n);
+        // On the socket's executor already: no hop through the scheduler.
+        auto& executor = self->transport_.socket.get_executor();
+        auto run = self->run();
+        spawn_inline(executor, std::move(run), std::move(self));
       }));
 }
 
@@ -286,11 +293,12 @@ asio::awaitable<bool> connection::serve_one(request_reader::result result) {
   const auto deadline = request_deadline(*url, *config, started, bad_timeout);
   // The request's token: its parents and deadline are fixed now, the source itself is made when
   // the handler first asks for it.
-  token_.begin(config->request_cancellation, observer ? cancellation_token() : env.cancel_in_flight,
-               generation_ ? generation_->token() : cancellation_token(), deadline);
+  static const cancellation_token none;
+  token_.begin(config->request_cancellation, observer ? none : env.cancel_in_flight,
+               generation_ ? generation_->token() : none, deadline);
   body_.begin(parser, config->header_timeout);
 
-  request_context ctx(*this, header_, *url, std::move(match.params), config);
+  request_context ctx(*this, header_, *url, std::move(match.params), *config);
   stats.requests_in_flight.fetch_add(1, std::memory_order_relaxed);
   const bool admitted = observer || holder.has_value() || env.in_flight == nullptr;
   const auto failure = co_await dispatch(ctx, match, admitted, bad_timeout);

@@ -101,7 +101,8 @@ class connection final : public std::enable_shared_from_this<connection>, public
   boost::asio::awaitable<void> run();
   /// Starts run() on the socket's executor.
   void spawn();
-  /// Idle: waits for the socket to become readable with no coroutine alive, then spawn().
+  /// Idle: reads into the buffer with no coroutine alive (request_reader::park_buffer()), then
+  /// runs run() again.
   void park();
   /// Answers the request the reader read (`result`); false when the connection ends after it.
   boost::asio::awaitable<bool> serve_one(request_reader::result result);

@@ -40,7 +40,7 @@ class generation : public std::enable_shared_from_this<generation> {
   std::uint64_t number() const noexcept { return number_; }
   /// Fires with reason restart when the grace after retire() runs out (or application_stopping
   /// from cancel()).
-  cancellation_token token() const noexcept { return source_.token(); }
+  const cancellation_token& token() const noexcept { return token_; }
   std::size_t in_flight() const noexcept {
     return static_cast<std::size_t>(state_.load(std::memory_order_relaxed) & ~retired_bit);
   }
@@ -79,6 +79,7 @@ class generation : public std::enable_shared_from_this<generation> {
 
   const std::uint64_t number_;
   cancellation_source source_;
+  const cancellation_token token_ = source_.token();
   std::atomic<std::uint64_t> state_{0};  // retired_bit | requests in flight
   std::atomic<std::size_t> completed_{0};
   std::atomic<std::size_t> cancelled_{0};

@@ -7,6 +7,13 @@
 
 namespace lifetime::http {
 
+std::size_t detail::counter_slot() noexcept {
+  static std::atomic<std::size_t> next{0};
+  thread_local const std::size_t slot =
+      next.fetch_add(1, std::memory_order_relaxed) % sharded_counter<int>::slots;
+  return slot;
+}
+
 void metrics::count_aborted(cancellation_reason reason) noexcept {
   for (std::size_t i = 0; i < abort_reasons.size(); ++i) {
     if (abort_reasons[i] == reason)
@@ -77,6 +84,8 @@ std::string metrics::render(std::string_view state, bool ready) const {
   scalar(out, "http_connections_total", "counter", "TCP connections accepted.",
          value(connections_total));
   scalar(out, "http_connections_open", "gauge", "TCP connections open.", value(connections_open));
+  scalar(out, "http_connections_idle", "gauge", "TCP connections waiting for a request.",
+         value(connections_idle));
   scalar(out, "http_websocket_sessions_total", "counter", "WebSocket sessions accepted.",
          value(websocket_sessions_total));
   scalar(out, "http_websocket_sessions_open", "gauge", "WebSocket sessions open.",

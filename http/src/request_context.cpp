@@ -24,12 +24,12 @@ namespace bhttp = beast::http;
 
 request_context::request_context(detail::exchange& exchange, const bhttp::request_header<>& header,
                                  boost::urls::url_view url, std::vector<std::string> path_params,
-                                 std::shared_ptr<const server_config> config)
+                                 const server_config& config)
     : exchange_(exchange),
       header_(header),
       url_(url),
       path_params_(std::move(path_params)),
-      config_(std::move(config)) {}
+      config_(&config) {}
 
 const cancellation_token& request_context::token() const {
   if (!token_made_) {

@@ -1,16 +1,22 @@
 // SPDX-License-Identifier: MIT
 // Reading and parsing a request's header from the connection's buffer.
 //
-// The header is parsed from what is buffered, so a pipelined request needs no read at all. What
-// has arrived is read without waiting; when nothing has, read() returns result::idle and the
-// caller waits for the socket to become readable holding no coroutine frame and no buffer (an
-// idle keep-alive connection costs little more than its connection object), then calls read()
-// again. Timeouts: the idle timeout between requests, the header timeout for a connection's first
-// request and once bytes arrived. A connection that is closing (stop-accepting) waits for its
-// next request only for the configuration's closing_linger, counted from the later of its last
-// response and the stop (then the timeout closes it): a proxy's pooled connection gets its next
-// request answered, with Connection: close, instead of being closed under a request that may
-// already be on its way.
+// The header is parsed from what is buffered, so a pipelined request needs no read at all. A
+// connection's first request is read without waiting when it is there (it usually arrived with
+// the connection). Otherwise, with nothing buffered, read() returns result::idle and the caller
+// parks: one read pending into park_buffer(), no coroutine alive (an idle keep-alive connection
+// costs its connection object, its read buffer and that read). The read's completion goes to
+// woken(), then the caller calls read() again.
+//
+// After a response the parked read is how the next request comes, as on a server using
+// edge-triggered epoll directly: Asio remembers that the last read drained the socket, so the
+// read waits for epoll's next edge without trying a recv that would find nothing, and the socket
+// stays registered (no epoll_ctl). A keep-alive request costs one recv. Timeouts: the idle timeout
+// between requests, the header timeout for a connection's first request and once bytes arrived. A
+// connection that is closing (stop-accepting) waits for its next request only for the
+// configuration's closing_linger, counted from the later of its last response and the stop (then
+// the timeout closes it): a proxy's pooled connection gets its next request answered, with
+// Connection: close, instead of being closed under a request that may already be on its way.
 //
 // Limits: a header larger than max_header_size → too_large (431); malformed → malformed (400).
 // Any read error (end of stream, reset, a timeout, a stop that closed the socket or cancelled the
@@ -35,8 +41,8 @@ namespace lifetime::http::detail {
 
 class request_reader {
  public:
-  /// idle: nothing has arrived; the caller waits until the socket is readable (holding no
-  /// coroutine and no buffer meanwhile), calls woken(), then read() again.
+  /// idle: nothing has arrived; the caller reads into park_buffer() (holding no coroutine
+  /// meanwhile), gives the read's result to woken(), then calls read() again.
   enum class result { ok, closed, too_large, malformed, idle };
   using parser_type = boost::beast::http::request_parser<boost::beast::http::empty_body>;
 
@@ -50,24 +56,26 @@ class request_reader {
   parser_type& parser() noexcept { return *parser_; }
   /// True while waiting for the first byte of a request.
   bool idle() const noexcept { return idle_; }
-  /// After result::idle: the socket became readable (or was closed); the next read() reads.
-  void woken() noexcept { woken_ = true; }
+  /// Where a parked connection's read goes: the connection's read buffer.
+  boost::asio::mutable_buffer park_buffer();
+  /// After result::idle: the parked read completed with `ec`, `n` bytes. The next read() parses
+  /// them, or says closed.
+  void woken(boost::system::error_code ec, std::size_t n);
 
   /// While idle and closing: closes the connection (by its timeout) once `linger` has passed
   /// from now with no request.
   void close_after(std::chrono::milliseconds linger) { transport_.arm_timeout(linger); }
 
  private:
-  enum class arrival { data, nothing, ended };
-  /// Reads what has arrived of the next request without waiting (after a response, once the
-  /// handlers queued before it have run).
-  boost::asio::awaitable<arrival> read_now(bool first);
+  /// Reads what has arrived without waiting; false when nothing has (or the connection ended:
+  /// the parked read finds that).
+  bool read_now();
 
   transport& transport_;
   const bool& closing_;
   std::optional<parser_type> parser_;
   bool idle_ = false;
-  bool woken_ = false;
+  bool ended_ = false;  // the parked read failed: the next read() says closed
 };
 
 }  // namespace lifetime::http::detail

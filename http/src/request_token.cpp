@@ -3,12 +3,14 @@
 
 namespace lifetime::http::detail {
 
-void request_token::begin(bool cancellable, cancellation_token cancel_in_flight,
-                          cancellation_token generation,
+const cancellation_token request_token::none_;
+
+void request_token::begin(bool cancellable, const cancellation_token& cancel_in_flight,
+                          const cancellation_token& generation,
                           deadline_clock::time_point deadline) noexcept {
   cancellable_ = cancellable;
-  cancel_in_flight_ = std::move(cancel_in_flight);
-  generation_ = std::move(generation);
+  cancel_in_flight_ = &cancel_in_flight;
+  generation_ = &generation;
   deadline_ = deadline;
 }
 
@@ -17,7 +19,7 @@ cancellation_token request_token::get(const boost::asio::any_io_executor& execut
   if (!cancellable_)
     return {};
   if (!source_) {
-    source_.emplace(cancellation_source::linked({cancel_in_flight_, generation_}, deadline_));
+    source_.emplace(cancellation_source::linked({*cancel_in_flight_, *generation_}, deadline_));
     const auto when = source_->deadline();
     if (peer_gone) {
       source_->cancel(cancellation_reason::client_disconnected);
@@ -39,6 +41,8 @@ void request_token::end() noexcept {
   deadline_timer_.disarm();
   source_.reset();
   cancellable_ = false;
+  cancel_in_flight_ = &none_;
+  generation_ = &none_;
 }
 
 }  // namespace lifetime::http::detail

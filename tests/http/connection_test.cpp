@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // A connection's life between requests (http/src/connection.cpp, request_reader.cpp): an idle
-// keep-alive connection waits holding no coroutine and is served again or released when the
-// client leaves; a response header larger than the socket takes at once arrives whole although
-// it was serialized into a buffer other connections on the thread reuse; a new connection goes
-// to the connection thread serving the fewest.
+// keep-alive connection waits in a parked read holding no coroutine (counted by
+// http_connections_idle) and is served again, even when the next header comes in pieces or
+// several at once, or released when the client leaves; a response header larger than the socket
+// takes at once arrives whole although it was serialized into a buffer other connections on the
+// thread reuse; a new connection goes to the connection thread serving the fewest.
 #include <functional>
 #include <sstream>
 #include <string>
@@ -81,8 +82,35 @@ TEST_CASE("an idle keep-alive connection is served again and released when its c
     CHECK_FALSE(response.closes());
   }
   REQUIRE(eventually([&] { return s.web().connection_count() == 1; }));
+  CHECK(eventually([&] { return s.web().stats().connections_idle.load() == 1; }));
   client.close();  // while the connection waits for a request
   CHECK(eventually([&] { return s.web().connection_count() == 0; }));
+  CHECK(s.web().stats().connections_idle.load() == 0);
+}
+
+TEST_CASE("after a response, a header arriving in pieces or several headers at once are served") {
+  router routes;
+  routes.add(bhttp::verb::get, "/ok", ok);
+  running_server s(std::move(routes));
+  http_client client(s.port());
+  client.send_request("GET", "/ok");
+  REQUIRE(client.read_response().status == 200);
+  // The parked read takes the first piece; the rest is read inside the request's coroutine.
+  REQUIRE(eventually([&] { return s.web().stats().connections_idle.load() == 1; }));
+  REQUIRE(client.send("GET /ok HTTP/1.1\r\nHo"));
+  REQUIRE(eventually([&] { return s.web().stats().connections_idle.load() == 0; }));
+  REQUIRE(client.send("st: x\r\n\r\n"));
+  CHECK(client.read_response().status == 200);
+  // Three pipelined requests in one write: one read, three responses in order.
+  REQUIRE(
+      client.send("GET /ok HTTP/1.1\r\nHost: x\r\n\r\n"
+                  "GET /missing HTTP/1.1\r\nHost: x\r\n\r\n"
+                  "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n"));
+  CHECK(client.read_response().status == 200);
+  CHECK(client.read_response().status == 404);
+  const auto last = client.read_response();
+  CHECK(last.status == 200);
+  CHECK_FALSE(last.closes());
 }
 
 TEST_CASE("response headers larger than the socket takes at once arrive whole on every connection",

@@ -2,10 +2,11 @@
 // The server's counters and gauges, and the application's own metrics next to them, rendered as
 // Prometheus text.
 //
-// Every counter is a relaxed atomic: any thread may update or read them at any time without
-// blocking. Counters only grow; gauges go up and down with what they count. render() reads each
-// value once, then appends what every collector writes (an application's own families, written
-// with metrics::family()), then the lifetime state it is given.
+// Every counter is a sharded_counter (relaxed, one slot per thread, so that connection threads
+// counting the same requests do not share a cache line): any thread may update or read them at
+// any time without blocking. Counters only grow; gauges go up and down with what they count.
+// render() reads each value once, then appends what every collector writes (an application's own
+// families, written with metrics::family()), then the lifetime state it is given.
 //
 // @par Thread safety
 // add_collector() and render() may be called from any thread (a mutex guards the collectors; a
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include <lifetime/cancellation_reason.hpp>
+#include <lifetime/http/sharded_counter.hpp>
 
 namespace lifetime::http {
 
@@ -32,15 +34,21 @@ class metrics {
       cancellation_reason::client_disconnected, cancellation_reason::application_stopping,
       cancellation_reason::deadline_exceeded, cancellation_reason::restart};
 
-  std::atomic<std::uint64_t> requests_total{0};            ///< requests whose header was read
-  std::atomic<std::int64_t> requests_in_flight{0};         ///< requests inside a handler
-  std::atomic<std::uint64_t> disconnect_watches_total{0};  ///< requests that armed the watch
-  std::atomic<std::uint64_t> responses_2xx{0}, responses_3xx{0}, responses_4xx{0}, responses_5xx{0};
-  std::atomic<std::uint64_t> connections_total{0};
-  std::atomic<std::int64_t> connections_open{0};
-  std::atomic<std::uint64_t> websocket_sessions_total{0};  ///< upgrades accepted
-  std::atomic<std::int64_t> websocket_sessions_open{0};
-  std::atomic<std::uint64_t> restarts_total{0};  ///< in-process restarts of the server
+  using counter = sharded_counter<std::uint64_t>;
+  using gauge = sharded_counter<std::int64_t>;
+
+  counter requests_total;            ///< requests whose header was read
+  gauge requests_in_flight;          ///< requests inside a handler
+  counter disconnect_watches_total;  ///< requests that armed the watch
+  counter responses_2xx, responses_3xx, responses_4xx, responses_5xx;
+  counter connections_total;
+  gauge connections_open;
+  /// Connections waiting for a request (keep-alive ones between requests, new ones before their
+  /// first): a read pending, no coroutine.
+  gauge connections_idle;
+  counter websocket_sessions_total;  ///< upgrades accepted
+  gauge websocket_sessions_open;
+  counter restarts_total;  ///< in-process restarts of the server
 
   /// Counts one request aborted for `reason` (ignored unless it is one of abort_reasons).
   void count_aborted(cancellation_reason reason) noexcept;
@@ -63,7 +71,7 @@ class metrics {
                      std::string_view help, std::int64_t value);
 
  private:
-  std::array<std::atomic<std::uint64_t>, abort_reasons.size()> aborted_{};
+  std::array<counter, abort_reasons.size()> aborted_;
   mutable std::mutex mutex_;
   std::vector<std::function<void(std::string&)>> collectors_;
 };

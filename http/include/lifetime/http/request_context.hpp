@@ -51,7 +51,7 @@ class request_context {
 
   request_context(detail::exchange& exchange, const boost::beast::http::request_header<>& header,
                   boost::urls::url_view url, std::vector<std::string> path_params,
-                  std::shared_ptr<const server_config> config);
+                  const server_config& config);
 
   // ---- The request ----------------------------------------------------------------------
   const boost::beast::http::request_header<>& header() const noexcept { return header_; }
@@ -144,7 +144,7 @@ class request_context {
   const boost::beast::http::request_header<>& header_;
   boost::urls::url_view url_;
   std::vector<std::string> path_params_;
-  std::shared_ptr<const server_config> config_;
+  const server_config* config_;       // the connection holds it until the request ends
   mutable cancellation_token token_;  // token(): made on first use
   mutable bool token_made_ = false;
   std::vector<std::pair<boost::beast::http::field, std::string>> extra_;
