@@ -196,7 +196,9 @@ asio::awaitable<void> connection::run() {
       if (server_->environment().stop_accepting.is_cancellation_requested())
         closing_ = true;
       server_->refresh(snapshot_);
-      const auto result = co_await reader_.read(*snapshot_.config, !served_any_, answer_first_);
+      auto result = reader_.start(*snapshot_.config, !served_any_, answer_first_);
+      if (result == request_reader::result::partial)
+        result = co_await reader_.read_rest();
       if (result == request_reader::result::idle) {
         park();
         co_return;
@@ -342,7 +344,9 @@ asio::awaitable<bool> connection::serve_one(request_reader::result result) {
   holder.reset();
   if (!keep())
     admitted_.reset();  // it serves nothing more
-  co_await finish();
+  if (watch_.pending())  // a coroutine only when there is something to wait for
+    co_await watch_.stop();
+  finish();
   stats.requests_in_flight.fetch_sub(1, std::memory_order_relaxed);
   co_return keep();
 }
@@ -387,8 +391,7 @@ asio::awaitable<std::exception_ptr> connection::dispatch(request_context& ctx,
   co_return nullptr;
 }
 
-asio::awaitable<void> connection::finish() {
-  co_await watch_.stop();
+void connection::finish() {
   if (watch_.used() && transport_.buffer.size() == 0)
     transport_.buffer.shrink_to_fit();  // no read buffer kept while idle
   watch_.reset_used();

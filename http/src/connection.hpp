@@ -118,8 +118,8 @@ class connection final : public std::enable_shared_from_this<connection>, public
   /// write_rest()'s second half: write_buffer_ (the header's unsent rest), then `body`.
   boost::asio::awaitable<boost::system::error_code> write_buffered_header_and(
       std::string_view body);
-  /// After the answer and its log line: stops the watch and forgets the request.
-  boost::asio::awaitable<void> finish();
+  /// After the answer, its log line and the watch's stop: forgets the request.
+  void finish();
 
   transport transport_;
   std::shared_ptr<http::server> server_;

@@ -36,6 +36,8 @@ class disconnect_watch {
   boost::asio::awaitable<void> stop();
   /// True once the client is known to be gone.
   bool peer_gone() const noexcept { return peer_gone_; }
+  /// True while the read is pending (stop() has something to wait for).
+  bool pending() const noexcept { return pending_; }
   void set_peer_gone() noexcept { peer_gone_ = true; }
   /// True when the watch was armed since the last reset_used() (the buffer may be shrunk).
   bool used() const noexcept { return used_; }

@@ -2,6 +2,8 @@
 #include <lifetime/http/request_context.hpp>
 
 #include <array>
+#include <charconv>
+#include <iterator>
 #include <cstdio>
 #include <stdexcept>
 
@@ -105,22 +107,67 @@ void request_context::begin_response(unsigned status) {
   headers_sent_ = true;
 }
 
+namespace {
+/// Refuses a body HTTP does not allow, before anything is sent (the server can still answer 500).
+void check_body_allowed(unsigned status, std::string_view body) {
+  if (!body.empty() && (status < 200 || status == 204 || status == 304))
+    throw std::invalid_argument("a 1xx, 204 or 304 response has no body");
+}
+
+// The response header as Beast's serializer writes it goes into this thread's scratch buffer
+// (write_rest() copies what the socket did not take before anything else can run on this thread);
+// the body goes out from where it is. An idle connection keeps no header buffer.
+thread_local std::string response_head;
+}  // namespace
+
 asio::awaitable<void> request_context::send(response res) {
+  check_body_allowed(res.result_int(), res.body());
   begin_response(res.result_int());
   for (const auto& [name, value] : extra_)
     res.set(name, value);
   res.keep_alive(last_keep_alive_);
   res.prepare_payload();
-  // The header as Beast's serializer writes it, into this thread's scratch buffer (write_rest()
-  // copies what the socket did not take before anything else can run on this thread); the body
-  // goes out from the response itself. An idle connection keeps no header buffer.
-  thread_local std::string head;
+  response_head.clear();
+  detail::serialize_header(response_head, res.base());
+  co_await write_response(response_head, res.body());
+}
+
+asio::awaitable<void> request_context::send(bhttp::status status, std::string_view body,
+                                            std::string_view content_type) {
+  if (!extra_.empty()) {
+    // Added headers may replace the common ones: Beast's fields keep the order and the rules.
+    co_await send(make_response(status, std::string(body), content_type));
+    co_return;
+  }
+  const unsigned code = static_cast<unsigned>(status);
+  check_body_allowed(code, body);
+  begin_response(code);
+  auto& head = response_head;
   head.clear();
-  detail::serialize_header(head, res.base());
+  const unsigned version = header_.version();
+  detail::append_status_line(head, version, code, bhttp::obsolete_reason(status));
+  detail::append_field(head, "Server", config_->server_name);
+  detail::append_field(head, "Content-Type", content_type);
+  detail::append_field(head, "Cache-Control", "no-store");
+  // What Beast's keep_alive() leaves: HTTP/1.1 says close, HTTP/1.0 says keep-alive.
+  if (version >= 11 && !last_keep_alive_)
+    detail::append_field(head, "Connection", "close");
+  else if (version < 11 && last_keep_alive_)
+    detail::append_field(head, "Connection", "keep-alive");
+  char length[24];
+  const auto end = std::to_chars(std::begin(length), std::end(length), body.size()).ptr;
+  detail::append_field(head, "Content-Length",
+                       std::string_view(length, static_cast<std::size_t>(end - length)));
+  head.append("\r\n");
+  co_await write_response(head, body);
+}
+
+asio::awaitable<void> request_context::write_response(std::string_view head,
+                                                      std::string_view body) {
   std::size_t written = 0;
-  auto ec = exchange_.write_now(head, res.body(), written);
-  if (!ec && written < head.size() + res.body().size())
-    ec = co_await exchange_.write_rest(head, res.body(), written);
+  auto ec = exchange_.write_now(head, body, written);
+  if (!ec && written < head.size() + body.size())
+    ec = co_await exchange_.write_rest(head, body, written);
   stats().count_response(status_);
   if (ec) {
     stream_broken_ = true;
@@ -130,7 +177,8 @@ asio::awaitable<void> request_context::send(response res) {
 
 asio::awaitable<void> request_context::send_json(bhttp::status status,
                                                  const boost::json::value& body) {
-  co_await send(make_response(status, boost::json::serialize(body), "application/json"));
+  const auto text = boost::json::serialize(body);
+  co_await send(status, text, "application/json");
 }
 
 asio::awaitable<void> request_context::begin_events(std::chrono::milliseconds retry) {

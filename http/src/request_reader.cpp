@@ -17,12 +17,12 @@ namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 using boost::system::error_code;
 
-asio::awaitable<request_reader::result> request_reader::read(const server_config& config,
-                                                             bool first, bool answer_anyway) {
+request_reader::result request_reader::start(const server_config& config, bool first,
+                                              bool answer_anyway) {
   auto& buffer = transport_.buffer;
   if (std::exchange(ended_, false) || transport_.closed()) {
     transport_.disarm_timeout();
-    co_return result::closed;  // end of stream, reset, a timeout or a stop ended the parked read
+    return result::closed;  // end of stream, reset, a timeout or a stop ended the parked read
   }
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(config.max_header_size));
@@ -35,31 +35,26 @@ asio::awaitable<request_reader::result> request_reader::read(const server_config
       transport_.arm_timeout(first ? config.header_timeout : config.idle_timeout);
     if (!first || !read_now()) {
       idle_ = true;
-      co_return result::idle;
+      return result::idle;
     }
   }
   idle_ = false;
-  transport_.arm_timeout(config.header_timeout);
+  const auto parsed = parse();
+  if (parsed == result::partial)
+    transport_.arm_timeout(config.header_timeout);
+  else
+    transport_.disarm_timeout();
+  return parsed;
+}
+
+asio::awaitable<request_reader::result> request_reader::read_rest() {
+  auto& buffer = transport_.buffer;
   for (;;) {
-    error_code ec;
-    const auto used = parser_->put(buffer.data(), ec);
-    buffer.consume(used);
-    if (!ec && parser_->is_header_done()) {
-      transport_.disarm_timeout();
-      co_return result::ok;
-    }
-    if (ec && ec != bhttp::error::need_more) {
-      transport_.disarm_timeout();
-      co_return ec == bhttp::error::header_limit ? result::too_large : result::malformed;
-    }
-    if (!ec && used > 0 && buffer.size() > 0)
-      continue;
     if (buffer.size() >= buffer.max_size()) {
       transport_.disarm_timeout();
       co_return result::too_large;
     }
-    std::size_t n = 0;
-    std::tie(ec, n) = co_await transport_.socket.async_read_some(
+    auto [ec, n] = co_await transport_.socket.async_read_some(
         buffer.prepare(boost::beast::read_size(buffer, 65536)),
         asio::as_tuple(asio::use_awaitable));
     buffer.commit(n);
@@ -67,6 +62,25 @@ asio::awaitable<request_reader::result> request_reader::read(const server_config
       transport_.disarm_timeout();
       co_return result::closed;
     }
+    if (const auto parsed = parse(); parsed != result::partial) {
+      transport_.disarm_timeout();
+      co_return parsed;
+    }
+  }
+}
+
+request_reader::result request_reader::parse() {
+  auto& buffer = transport_.buffer;
+  for (;;) {
+    error_code ec;
+    const auto used = parser_->put(buffer.data(), ec);
+    buffer.consume(used);
+    if (!ec && parser_->is_header_done())
+      return result::ok;
+    if (ec && ec != bhttp::error::need_more)
+      return ec == bhttp::error::header_limit ? result::too_large : result::malformed;
+    if (ec || used == 0 || buffer.size() == 0)
+      return result::partial;
   }
 }
 

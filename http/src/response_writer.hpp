@@ -15,6 +15,14 @@
 
 namespace lifetime::http::detail {
 
+/// Appends "HTTP/1.1 200 OK\r\n" for `version` 11, `status` 200, `reason` "OK".
+void append_status_line(std::string& out, unsigned version, unsigned status,
+                        std::string_view reason);
+/// Appends "Name: value\r\n".
+inline void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
 /// Appends the status line and the fields of `res` as Beast's serializer writes them, and the
 /// blank line that ends the header.
 template <class Fields>
@@ -28,24 +36,11 @@ boost::system::error_code send_now(boost::asio::ip::tcp::socket& socket, std::st
 template <class Fields>
 void serialize_header(std::string& out, const boost::beast::http::header<false, Fields>& res) {
   const auto reason = res.reason();
-  const unsigned status = res.result_int();
-  const auto digit = [](unsigned n) { return static_cast<char>('0' + n % 10); };
-  const unsigned version = res.version();
-  out.append("HTTP/");
-  out += digit(version / 10);
-  out += '.';
-  out += digit(version);
-  out += ' ';
-  out += digit(status / 100);
-  out += digit(status / 10);
-  out += digit(status);
-  out += ' ';
-  out.append(reason.data(), reason.size()).append("\r\n");
+  append_status_line(out, res.version(), res.result_int(), {reason.data(), reason.size()});
   for (const auto& field : res) {
     const auto name = field.name_string();
     const auto value = field.value();
-    out.append(name.data(), name.size()).append(": ").append(value.data(), value.size());
-    out.append("\r\n");
+    append_field(out, {name.data(), name.size()}, {value.data(), value.size()});
   }
   out.append("\r\n");
 }

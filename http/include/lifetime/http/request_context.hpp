@@ -95,7 +95,16 @@ class request_context {
   response make_response(boost::beast::http::status status, std::string body,
                          std::string_view content_type) const;
   /// Writes `res` (not bound to the token: a cancelled request can still be answered).
+  /// @throws std::invalid_argument for a body on a 1xx, 204 or 304 (nothing is sent: the server
+  /// answers 500).
   boost::asio::awaitable<void> send(response res);
+  /// Writes the response send(make_response(status, body, content_type)) would, byte for byte,
+  /// without building a response: the header goes straight into the write buffer and `body` is
+  /// sent from where it is (keep it alive until the call completes; a literal or an argument of
+  /// the co_await expression is). @throws std::invalid_argument for a body on a 1xx, 204 or
+  /// 304.
+  boost::asio::awaitable<void> send(boost::beast::http::status status, std::string_view body,
+                                    std::string_view content_type);
   boost::asio::awaitable<void> send_json(boost::beast::http::status status,
                                          const boost::json::value& body);
   /// Starts a text/event-stream response (chunked). A `retry` tells EventSource how soon to
@@ -138,6 +147,9 @@ class request_context {
 
  private:
   void begin_response(unsigned status);
+  /// Writes `head` and `body` (after begin_response()): one sendmsg, a coroutine only for what
+  /// the socket did not take.
+  boost::asio::awaitable<void> write_response(std::string_view head, std::string_view body);
   boost::asio::awaitable<void> write_chunk(std::string_view text, bool cancellable);
 
   detail::exchange& exchange_;
