@@ -63,14 +63,17 @@ bool smuggling_risk(const request_reader::parser_type& parser) {
 
 // The request's deadline: the earliest of `?timeout=` and the server's request_timeout. A
 // `?timeout=` the duration grammar rejects sets `bad` (answered 400).
-deadline_clock::time_point request_deadline(boost::urls::url_view url, const server_config& config,
+deadline_clock::time_point request_deadline(const boost::urls::url_view& url,
+                                            const server_config& config,
                                             std::chrono::steady_clock::time_point started,
                                             bool& bad) {
   std::optional<std::chrono::milliseconds> timeout;
-  for (auto param : url.params()) {
-    if (param.key == "timeout") {
-      timeout = lifetime::host::try_parse_duration(std::string_view(param.value));
-      bad = !timeout;
+  if (url.has_query()) {
+    for (auto param : url.params()) {
+      if (param.key == "timeout") {
+        timeout = lifetime::host::try_parse_duration(std::string_view(param.value));
+        bad = !timeout;
+      }
     }
   }
   auto deadline = no_deadline;
@@ -343,7 +346,7 @@ asio::awaitable<bool> connection::serve_one(request_reader::result result) {
     admitted_ = std::move(holder);
   holder.reset();
   if (!keep())
-    admitted_.reset();  // it serves nothing more
+    admitted_.reset();   // it serves nothing more
   if (watch_.pending())  // a coroutine only when there is something to wait for
     co_await watch_.stop();
   finish();
@@ -393,7 +396,7 @@ asio::awaitable<std::exception_ptr> connection::dispatch(request_context& ctx,
 
 void connection::finish() {
   if (watch_.used() && transport_.buffer.size() == 0)
-    transport_.buffer.shrink_to_fit();  // no read buffer kept while idle
+    transport_.buffer.shrink_to_fit();  // the park reads into 512 bytes, not the watch's 4 KiB
   watch_.reset_used();
   token_.end();
   body_.end();

@@ -18,7 +18,7 @@ namespace bhttp = boost::beast::http;
 using boost::system::error_code;
 
 request_reader::result request_reader::start(const server_config& config, bool first,
-                                              bool answer_anyway) {
+                                             bool answer_anyway) {
   auto& buffer = transport_.buffer;
   if (std::exchange(ended_, false) || transport_.closed()) {
     transport_.disarm_timeout();

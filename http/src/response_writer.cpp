@@ -11,8 +11,19 @@ namespace lifetime::http::detail {
 void append_status_line(std::string& out, unsigned version, unsigned status,
                         std::string_view reason) {
   const auto digit = [](unsigned n) { return static_cast<char>('0' + n % 10); };
-  const char line[] = {'H', 'T', 'T', 'P', '/', digit(version / 10), '.', digit(version), ' ',
-                       digit(status / 100), digit(status / 10), digit(status), ' '};
+  const char line[] = {'H',
+                       'T',
+                       'T',
+                       'P',
+                       '/',
+                       digit(version / 10),
+                       '.',
+                       digit(version),
+                       ' ',
+                       digit(status / 100),
+                       digit(status / 10),
+                       digit(status),
+                       ' '};
   out.append(line, sizeof line).append(reason).append("\r\n");
 }
 

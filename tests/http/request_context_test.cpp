@@ -76,8 +76,8 @@ TEST_CASE("send(status, body, type) writes what send(make_response(status, body,
   CHECK(same("GET ROUTE/404?body=gone HTTP/1.0\r\n\r\n", "").starts_with("HTTP/1.0 404 "));
   CHECK(same("GET ROUTE/200?body=hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "hello")
             .find("Connection: keep-alive\r\n") != std::string::npos);
-  CHECK(same("GET ROUTE/204 HTTP/1.1\r\nHost: x\r\n\r\n", "")
-            .find("Content-Length: 0\r\n") != std::string::npos);
+  CHECK(same("GET ROUTE/204 HTTP/1.1\r\nHost: x\r\n\r\n", "").find("Content-Length: 0\r\n") !=
+        std::string::npos);
   CHECK(same("GET ROUTE/200?body=hi&cookie=1 HTTP/1.1\r\nHost: x\r\n\r\n", "hi")
             .find("Set-Cookie: a=1\r\n") != std::string::npos);
   // A body on a 204: refused before anything is written, answered 500 by the server.

@@ -147,9 +147,8 @@ class request_context {
 
  private:
   void begin_response(unsigned status);
-  /// Writes `head` and `body` (after begin_response()): one sendmsg, a coroutine only for what
-  /// the socket did not take.
-  boost::asio::awaitable<void> write_response(std::string_view head, std::string_view body);
+  /// After a complete response was written (`ec`: how): counts it; @throws system_error on `ec`.
+  void end_response(boost::system::error_code ec);
   boost::asio::awaitable<void> write_chunk(std::string_view text, bool cancellable);
 
   detail::exchange& exchange_;
