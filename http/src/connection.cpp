@@ -85,27 +85,23 @@ deadline_clock::time_point request_deadline(const boost::urls::url_view& url,
 }
 
 /// How a request ended, in the words of a "request_ended" event (server.hpp).
-std::string_view ended_reason(const std::exception_ptr& failure, const outcome& ended) {
+std::string_view ended_reason(const std::exception_ptr& failure, cancellation_reason ended) {
   if (!failure)
     return "completed";
-  if (ended.reason != cancellation_reason::none)
-    return to_string(ended.reason);
+  if (ended != cancellation_reason::none)
+    return to_string(ended);
   return "error";
 }
 
-/// Counts an observer request while it runs.
-class observing {
- public:
-  explicit observing(http::server& owner) noexcept : owner_(owner) { owner_.observer_began(); }
-  observing(const observing&) = delete;
-  observing& operator=(const observing&) = delete;
-  ~observing() { owner_.observer_ended(); }
-
- private:
-  http::server& owner_;
-};
-
 }  // namespace
+
+connection::observing::observing(http::server& owner) noexcept : owner_(owner) {
+  owner_.observer_began();
+}
+
+connection::observing::~observing() {
+  owner_.observer_ended();
+}
 
 connection::connection(asio::ip::tcp::socket socket, std::shared_ptr<http::server> owner)
     : transport_(std::move(socket)),
@@ -248,68 +244,23 @@ asio::awaitable<bool> connection::reject(request_reader::result result,
 }
 
 asio::awaitable<bool> connection::serve_one(request_reader::result result) {
-  const server_environment& env = server_->environment();
-  // Taken once the request is there: a keep-alive connection idle across a restart serves its
-  // next request under the configuration the restart loaded. (Not held across enter_generation(),
-  // which may refresh the snapshot again.)
-  server_->refresh(snapshot_);
-
   const auto started = std::chrono::steady_clock::now();
-  auto& stats = server_->stats();
-  stats.requests_total.fetch_add(1, std::memory_order_relaxed);
-  served_any_ = true;
-  if (result != request_reader::result::ok)
-    co_return co_await reject(result, started);
-
-  auto& parser = reader_.parser();
-  if (smuggling_risk(parser)) {
-    co_await answer_unreadable(transport_, *snapshot_.config, stats, bhttp::status::bad_request,
-                               "unsupported transfer encoding", sv(parser.get().method_string()),
-                               sv(parser.get().target()), started);
+  std::optional<request_start> request;
+  const char* refused = begin_request(result, started, request);
+  if (!request) {
+    if (refused == nullptr)
+      co_return co_await reject(result, started);
+    co_await answer_unreadable(transport_, *snapshot_.config, server_->stats(),
+                               bhttp::status::bad_request, refused, sv(header_.method_string()),
+                               sv(header_.target()), started);
     co_return false;
   }
-  // The parser keeps its state (keep-alive, length, chunked) without the header's fields, which
-  // move to header_ (alive until the request is answered; method and target view into it).
-  request_keep_alive_ = parser.keep_alive();
-  header_ = std::move(parser.get().base());
-  const std::string_view method = sv(header_.method_string());
-  const std::string_view target = sv(header_.target());
-  const auto url = boost::urls::parse_origin_form(target);
-  if (!url) {
-    co_await answer_unreadable(transport_, *snapshot_.config, stats, bhttp::status::bad_request,
-                               "malformed target", method, target, started);
-    co_return false;
-  }
-  auto match = server_->routes().find(header_.method(), url->encoded_segments());
-  // An observer is neither counted in flight nor cancelled by a restart or the stop (router.hpp).
-  const bool observer = match.found != nullptr && match.found->observer;
-  std::optional<observing> watching;
-  if (observer) {
-    admitted_.reset();
-    watching.emplace(*server_);
-  }
-  auto holder = observer ? std::optional<lifetime::gate::holder>() : admit();
-  in_request_ = true;
-
-  if (!observer)
-    generation_ = &server_->enter_generation(snapshot_);
-  const auto& config = snapshot_.config;  // fixed until the request ends
-  bool bad_timeout = false;
-  const auto deadline = request_deadline(*url, *config, started, bad_timeout);
-  // The request's token: its parents and deadline are fixed now, the source itself is made when
-  // the handler first asks for it.
-  static const cancellation_token none;
-  token_.begin(config->request_cancellation, observer ? none : env.cancel_in_flight,
-               generation_ ? generation_->token() : none, deadline);
-  body_.begin(parser, config->header_timeout);
-
-  request_context ctx(*this, header_, *url, std::move(match.params), *config);
-  stats.requests_in_flight.fetch_add(1, std::memory_order_relaxed);
-  const bool admitted = observer || holder.has_value() || env.in_flight == nullptr;
-  const auto failure = co_await dispatch(ctx, match, admitted, bad_timeout);
-
+  request_context ctx(*this, header_, request->url, std::move(request->match.params),
+                      *snapshot_.config);
+  const auto failure =
+      co_await dispatch(ctx, request->match, request->admitted, request->bad_timeout);
   const auto ended = classify(failure, ctx, watch_.peer_gone() || transport_.closed(),
-                              transport_.peer, method, target);
+                              transport_.peer, sv(header_.method_string()), sv(header_.target()));
   if (ended.reason == cancellation_reason::client_disconnected)
     watch_.set_peer_gone();
   // A body left unread cannot be skipped: whatever answers says Connection: close.
@@ -318,40 +269,98 @@ asio::awaitable<bool> connection::serve_one(request_reader::result result) {
   bool must_close = false;
   if (failure)
     must_close = co_await answer(ended, ctx);
+  const bool keep = end_request(ctx, *request, failure, ended.reason, must_close, started);
+  if (watch_.pending())  // a coroutine only when there is something to wait for
+    co_await watch_.stop();
+  finish();
+  server_->stats().requests_in_flight.fetch_sub(1, std::memory_order_relaxed);
+  co_return keep;
+}
+
+const char* connection::begin_request(request_reader::result result,
+                                      std::chrono::steady_clock::time_point started,
+                                      std::optional<request_start>& request) {
+  const server_environment& env = server_->environment();
+  // Taken once the request is there: a keep-alive connection idle across a restart serves its
+  // next request under the configuration the restart loaded. (Not held across enter_generation(),
+  // which may refresh the snapshot again.)
+  server_->refresh(snapshot_);
+  auto& stats = server_->stats();
+  stats.requests_total.fetch_add(1, std::memory_order_relaxed);
+  served_any_ = true;
+  if (result != request_reader::result::ok)
+    return nullptr;  // reject() answers
+
+  auto& parser = reader_.parser();
+  // The parser keeps its state (keep-alive, length, chunked) without the header's fields, which
+  // move to header_ (alive until the request is answered; method and target view into it).
+  const bool smuggling = smuggling_risk(parser);
+  request_keep_alive_ = parser.keep_alive();
+  header_ = std::move(parser.get().base());
+  if (smuggling)
+    return "unsupported transfer encoding";
+  const auto url = boost::urls::parse_origin_form(sv(header_.target()));
+  if (!url)
+    return "malformed target";
+  request.emplace(*url, server_->routes().find(header_.method(), url->encoded_segments()));
+  // An observer is neither counted in flight nor cancelled by a restart or the stop (router.hpp).
+  const auto* found = request->match.found;
+  const bool observer = found != nullptr && found->observer;
+  if (observer) {
+    admitted_.reset();
+    request->watching.emplace(*server_);
+  } else {
+    request->holder = admit();
+  }
+  in_request_ = true;
+  if (!observer)
+    generation_ = &server_->enter_generation(snapshot_);
+  const auto& config = *snapshot_.config;  // fixed until the request ends
+  const auto deadline = request_deadline(request->url, config, started, request->bad_timeout);
+  // The request's token: its parents and deadline are fixed now, the source itself is made when
+  // the handler first asks for it.
+  static const cancellation_token none;
+  token_.begin(config.request_cancellation, observer ? none : env.cancel_in_flight,
+               generation_ ? generation_->token() : none, deadline);
+  body_.begin(parser, config.header_timeout);
+  request->admitted = observer || request->holder.has_value() || env.in_flight == nullptr;
+  stats.requests_in_flight.fetch_add(1, std::memory_order_relaxed);
+  return nullptr;
+}
+
+bool connection::end_request(request_context& ctx, request_start& request,
+                             const std::exception_ptr& failure, cancellation_reason ended,
+                             bool must_close, std::chrono::steady_clock::time_point started) {
   if (!body_.complete() || ctx.stream_broken())
     must_close = true;
+  const std::string_view method = sv(header_.method_string());
+  const std::string_view target = sv(header_.target());
+  const unsigned status = ctx.status() == 0 ? 499 : ctx.status();
   // Answered: the access log line is written and the request leaves the in-flight gate now, not
   // after the disconnect watch has wound down (a round trip through the strand that can queue
   // behind thousands of other connections at shutdown: long enough for an answered request to
   // be counted as abandoned at the end of the budget, or for its log line to be lost at exit).
-  log_access(transport_.peer, method, target, ctx.status() == 0 ? 499 : ctx.status(), started,
-             ended.reason, ctx.log_note());
+  log_access(transport_.peer, method, target, status, started, ended, ctx.log_note());
   if (generation_) {
     const auto generation = std::exchange(generation_, nullptr);
     if (generation->retired()) {
-      server_->request_ended({generation->number(), ctx.status() == 0 ? 499 : ctx.status(),
-                              ended_reason(failure, ended),
+      server_->request_ended({generation->number(), status, ended_reason(failure, ended),
                               std::chrono::steady_clock::now() - started, method, target});
     }
-    generation->leave(ended.reason);
+    generation->leave(ended);
   }
   in_request_ = false;
-  const auto keep = [&] {
-    return !must_close && ctx.keep_alive() && !watch_.peer_gone() && !transport_.closed();
-  };
+  const bool keep = !must_close && ctx.keep_alive() && !watch_.peer_gone() && !transport_.closed();
   // Keep-alive was promised before accepting stopped, and the stop looked at this connection
   // while it was inside the request: the next request, which may already be on its way, enters
   // on this hold.
-  if (closing_ && holder && !admitted_ && keep())
-    admitted_ = std::move(holder);
-  holder.reset();
-  if (!keep())
-    admitted_.reset();   // it serves nothing more
-  if (watch_.pending())  // a coroutine only when there is something to wait for
-    co_await watch_.stop();
-  finish();
-  stats.requests_in_flight.fetch_sub(1, std::memory_order_relaxed);
-  co_return keep();
+  if (closing_ && request.holder && !admitted_ && keep)
+    admitted_ = std::move(request.holder);
+  request.holder.reset();
+  request.watching.reset();
+  if (!keep)
+    admitted_.reset();  // it serves nothing more
+  return keep;
 }
 
 asio::awaitable<std::exception_ptr> connection::dispatch(request_context& ctx,

@@ -104,8 +104,43 @@ class connection final : public std::enable_shared_from_this<connection>, public
   /// Idle: reads into the buffer with no coroutine alive (request_reader::park_buffer()), then
   /// runs run() again.
   void park();
+  /// Counts an observer request while it runs.
+  class observing {
+   public:
+    explicit observing(http::server& owner) noexcept;
+    observing(const observing&) = delete;
+    observing& operator=(const observing&) = delete;
+    ~observing();
+
+   private:
+    http::server& owner_;
+  };
+  /// What serve_one() keeps of a request from begin_request() to end_request().
+  struct request_start {
+    request_start(boost::urls::url_view u, router::match m) : url(u), match(std::move(m)) {}
+    boost::urls::url_view url;
+    router::match match;
+    std::optional<lifetime::gate::holder> holder;  // its place in the in-flight gate
+    std::optional<observing> watching;             // an observer, counted as one
+    bool admitted = false;                         // false: answered 503
+    bool bad_timeout = false;                      // `?timeout=` did not parse: answered 400
+  };
+
   /// Answers the request the reader read (`result`); false when the connection ends after it.
+  /// The coroutine is the handler's part; what comes before and after is plain code, so that its
+  /// frame stays small enough for Asio's recycling allocator.
   boost::asio::awaitable<bool> serve_one(request_reader::result result);
+  /// Admission, routing, generation, deadline, token: emplaces `request`, ready for its handler.
+  /// Left empty when the request cannot be served: the 400's message is returned, or null for
+  /// reject()'s `result`.
+  const char* begin_request(request_reader::result result,
+                            std::chrono::steady_clock::time_point started,
+                            std::optional<request_start>& request);
+  /// After the answer: the access log line, the generation and the in-flight gate left; true
+  /// when the connection serves another request.
+  bool end_request(request_context& ctx, request_start& request, const std::exception_ptr& failure,
+                   cancellation_reason ended, bool must_close,
+                   std::chrono::steady_clock::time_point started);
   /// The request could not be read (431, 400): answers and says the connection ends.
   boost::asio::awaitable<bool> reject(request_reader::result result,
                                       std::chrono::steady_clock::time_point started);
