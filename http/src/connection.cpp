@@ -142,7 +142,7 @@ void connection::park() {
   // recycling cache, which may be a whole request's coroutine frame.
   server_->stats().connections_idle.fetch_add(1, std::memory_order_relaxed);
   transport_.socket.async_read_some(
-      reader_.park_buffer(),
+      reader_.read_space(),
       asio::bind_allocator(std::allocator<char>(), [self = shared_from_this()](
                                                        error_code ec, std::size_t n) mutable {
         self->server_->stats().connections_idle.fetch_sub(1, std::memory_order_relaxed);
@@ -319,7 +319,7 @@ const char* connection::begin_request(request_reader::result result,
   const auto deadline = request_deadline(request->url, config, started, request->bad_timeout);
   // The request's token: its parents and deadline are fixed now, the source itself is made when
   // the handler first asks for it.
-  static const cancellation_token none;
+  const auto& none = request_token::none();
   token_.begin(config.request_cancellation, observer ? none : env.cancel_in_flight,
                generation_ ? generation_->token() : none, deadline);
   body_.begin(parser, config.header_timeout);

@@ -101,7 +101,7 @@ class connection final : public std::enable_shared_from_this<connection>, public
   boost::asio::awaitable<void> run();
   /// Starts run() on the socket's executor.
   void spawn();
-  /// Idle: reads into the buffer with no coroutine alive (request_reader::park_buffer()), then
+  /// Idle: reads into the buffer with no coroutine alive (request_reader::read_space()), then
   /// runs run() again.
   void park();
   /// Counts an observer request while it runs.

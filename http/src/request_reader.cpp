@@ -54,9 +54,8 @@ asio::awaitable<request_reader::result> request_reader::read_rest() {
       transport_.disarm_timeout();
       co_return result::too_large;
     }
-    auto [ec, n] = co_await transport_.socket.async_read_some(
-        buffer.prepare(boost::beast::read_size(buffer, 65536)),
-        asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] = co_await transport_.socket.async_read_some(read_space(),
+                                                              asio::as_tuple(asio::use_awaitable));
     buffer.commit(n);
     if (ec || transport_.closed()) {
       transport_.disarm_timeout();
@@ -84,7 +83,7 @@ request_reader::result request_reader::parse() {
   }
 }
 
-asio::mutable_buffer request_reader::park_buffer() {
+asio::mutable_buffer request_reader::read_space() {
   return transport_.buffer.prepare(boost::beast::read_size(transport_.buffer, 65536));
 }
 
@@ -95,7 +94,7 @@ void request_reader::woken(error_code ec, std::size_t n) {
 
 bool request_reader::read_now() {
   auto& buffer = transport_.buffer;
-  const auto space = buffer.prepare(boost::beast::read_size(buffer, 65536));
+  const auto space = read_space();
   ssize_t n = -1;
   do {
     n = ::recv(transport_.socket.native_handle(), space.data(), space.size(), MSG_DONTWAIT);

@@ -4,7 +4,7 @@
 // The header is parsed from what is buffered, so a pipelined request needs no read at all. A
 // connection's first request is read without waiting when it is there (it usually arrived with
 // the connection). Otherwise, with nothing buffered, start() returns result::idle and the caller
-// parks: one read pending into park_buffer(), no coroutine alive (an idle keep-alive connection
+// parks: one read pending into read_space(), no coroutine alive (an idle keep-alive connection
 // costs its connection object, its read buffer and that read). The read's completion goes to
 // woken(), then the caller calls start() again.
 //
@@ -41,7 +41,7 @@ namespace lifetime::http::detail {
 
 class request_reader {
  public:
-  /// idle: nothing has arrived; the caller reads into park_buffer() (holding no coroutine
+  /// idle: nothing has arrived; the caller reads into read_space() (holding no coroutine
   /// meanwhile), gives the read's result to woken(), then calls start() again. partial: part of
   /// the header has arrived; read_rest() reads the rest.
   enum class result { ok, closed, too_large, malformed, idle, partial };
@@ -62,8 +62,9 @@ class request_reader {
   parser_type& parser() noexcept { return *parser_; }
   /// True while waiting for the first byte of a request.
   bool idle() const noexcept { return idle_; }
-  /// Where a parked connection's read goes: the connection's read buffer.
-  boost::asio::mutable_buffer park_buffer();
+  /// Where every read of a header goes (the parked one too): free space in the connection's
+  /// read buffer, at least 512 bytes.
+  boost::asio::mutable_buffer read_space();
   /// After result::idle: the parked read completed with `ec`, `n` bytes. The next start() parses
   /// them, or says closed.
   void woken(boost::system::error_code ec, std::size_t n);

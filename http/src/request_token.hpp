@@ -27,6 +27,8 @@ namespace lifetime::http::detail {
 
 class request_token {
  public:
+  /// A token that never fires: the parent a request lacks (an observer's, or with no generation).
+  static const cancellation_token& none() noexcept { return none_; }
   /// `cancel_in_flight` and `generation` must outlive end().
   void begin(bool cancellable, const cancellation_token& cancel_in_flight,
              const cancellation_token& generation, deadline_clock::time_point deadline) noexcept;
